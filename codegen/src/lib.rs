@@ -1,0 +1,32 @@
+//! `digitalocean-codegen` turns the OpenAPI document `spec/digitalocean.yaml` into the
+//! Rust client of the `digitalocean` crate, in three stages that can each be called alone:
+//!
+//! 1. [`load()`]: parse, check that it is OpenAPI 3.0, resolve every `$ref`;
+//! 2. [`normalize`](mod@normalize): named passes that adapt the document to progenitor without changing
+//!    the wire format;
+//! 3. [`render()`]: progenitor's builder-style generator, open enums, prettyplease.
+//!
+//! [`check()`] is what a maintainer runs after editing the document.
+//!
+//! ```no_run
+//! let spec = digitalocean_codegen::load(std::path::Path::new("spec/digitalocean.yaml"))?;
+//! println!("{}", digitalocean_codegen::check(&spec)?.summary());
+//! let code = digitalocean_codegen::render(&spec)?;
+//! # Ok::<(), digitalocean_codegen::CodegenError>(())
+//! ```
+
+pub mod check;
+pub mod error;
+pub mod examples;
+pub mod json_schema;
+pub mod load;
+pub mod location;
+pub mod normalize;
+pub mod open_enums;
+pub mod refs;
+pub mod render;
+
+pub use check::{CheckReport, check};
+pub use error::{CodegenError, Problem, Result};
+pub use load::{Spec, from_value, load, load_str};
+pub use render::render;
