@@ -23,8 +23,10 @@ pub mod load;
 pub mod location;
 pub mod normalize;
 pub mod open_enums;
+pub mod pagination;
 pub mod refs;
 pub mod render;
+pub mod request_rules;
 
 pub use check::{CheckReport, check};
 pub use error::{CodegenError, Problem, Result};
