@@ -1,0 +1,84 @@
+//! The value every generated `Client` carries (progenitor's "inner" type): the policies of
+//! the hand-written layer, and the rate-limit state that clones of a client and concurrent
+//! tasks share. It never holds the token (that lives, marked sensitive, in the HTTP
+//! client's default headers).
+
+use std::fmt;
+use std::num::{NonZeroU64, NonZeroUsize};
+use std::sync::Arc;
+
+use crate::rate_limit::{RateLimitPolicy, RateLimitTracker};
+use crate::retry::RetryPolicy;
+
+/// Defaults of the pagination streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageDefaults {
+    /// Items per page requested by streams (`per_page`, 1–200; default 200).
+    pub per_page: NonZeroU64,
+    /// Pages fetched at once once the total is known (default 4).
+    pub concurrency: NonZeroUsize,
+}
+
+impl Default for PageDefaults {
+    fn default() -> Self {
+        Self {
+            per_page: NonZeroU64::new(200).expect("200 is not zero"),
+            concurrency: NonZeroUsize::new(4).expect("4 is not zero"),
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) rate_limit_policy: RateLimitPolicy,
+    pub(crate) pages: PageDefaults,
+    pub(crate) rate_limit: RateLimitTracker,
+}
+
+/// The state of a [`Client`](crate::Client): policies and shared rate-limit tracking.
+/// Build clients with [`Client::builder`](crate::Client::builder); `ClientState::default()`
+/// is for tests against a local server.
+#[derive(Clone)]
+pub struct ClientState {
+    pub(crate) shared: Arc<Shared>,
+    /// Per handle: [`Client::with_retry_policy`](crate::Client::with_retry_policy) makes a
+    /// handle with another policy that still shares the rate-limit state.
+    pub(crate) retry: RetryPolicy,
+}
+
+impl ClientState {
+    pub(crate) fn new(
+        retry: RetryPolicy,
+        rate_limit_policy: RateLimitPolicy,
+        pages: PageDefaults,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                rate_limit_policy,
+                pages,
+                rate_limit: RateLimitTracker::default(),
+            }),
+            retry,
+        }
+    }
+}
+
+impl Default for ClientState {
+    fn default() -> Self {
+        Self::new(
+            RetryPolicy::default(),
+            RateLimitPolicy::default(),
+            PageDefaults::default(),
+        )
+    }
+}
+
+impl fmt::Debug for ClientState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientState")
+            .field("retry", &self.retry)
+            .field("rate_limit_policy", &self.shared.rate_limit_policy)
+            .field("pages", &self.shared.pages)
+            .field("latest_rate_limit", &self.shared.rate_limit.latest())
+            .finish()
+    }
+}

@@ -1,0 +1,305 @@
+//! Arguments are checked against the document's constraints before anything is sent.
+//! The table of constraints is generated from the spec (`crate::request_rules`); this
+//! module holds its types and the check, run by the `pre` hook for every operation.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// The constraints on one value (a subset of JSON Schema: what typify's types do not
+/// already enforce, plus patterns and lengths for the messages).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rule {
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+    pub min_items: Option<u64>,
+    pub max_items: Option<u64>,
+    pub pattern: Option<&'static str>,
+    /// The only values a boolean may take ("true").
+    pub allowed: &'static [&'static str],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParameterLocation {
+    Path,
+    Query,
+    Header,
+}
+
+#[derive(Debug)]
+pub(crate) struct ParameterRule {
+    pub name: &'static str,
+    pub location: ParameterLocation,
+    pub rule: Rule,
+}
+
+#[derive(Debug)]
+pub(crate) struct BodyRule {
+    /// `/names`, `/backup_policy/hour`, `/tags/*` (every item).
+    pub pointer: &'static str,
+    pub rule: Rule,
+}
+
+#[derive(Debug)]
+pub(crate) struct OperationRules {
+    pub operation_id: &'static str,
+    pub path: &'static str,
+    pub parameters: &'static [ParameterRule],
+    pub body: &'static [BodyRule],
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        let number = |n: f64| {
+            if n.fract() == 0.0 {
+                format!("{}", n as i64)
+            } else {
+                n.to_string()
+            }
+        };
+        match (self.minimum, self.maximum) {
+            (Some(min), Some(max)) => {
+                parts.push(format!("must be from {} to {}", number(min), number(max)))
+            }
+            (Some(min), None) => parts.push(format!("must be at least {}", number(min))),
+            (None, Some(max)) => parts.push(format!("must be at most {}", number(max))),
+            (None, None) => {}
+        }
+        match (self.min_length, self.max_length) {
+            (Some(min), Some(max)) => parts.push(format!("must be {min} to {max} characters long")),
+            (Some(min), None) => parts.push(format!("must be at least {min} characters long")),
+            (None, Some(max)) => parts.push(format!("must be at most {max} characters long")),
+            (None, None) => {}
+        }
+        match (self.min_items, self.max_items) {
+            (Some(min), Some(max)) => parts.push(format!("must have {min} to {max} items")),
+            (Some(min), None) => parts.push(format!("must have at least {min} item(s)")),
+            (None, Some(max)) => parts.push(format!("must have at most {max} items")),
+            (None, None) => {}
+        }
+        if let Some(pattern) = self.pattern {
+            parts.push(format!("must match `{pattern}`"));
+        }
+        if !self.allowed.is_empty() {
+            parts.push(format!("must be {}", self.allowed.join(" or ")));
+        }
+        f.write_str(&parts.join(" and "))
+    }
+}
+
+impl Rule {
+    /// The violation of this rule by `value`, if any. Patterns are not checked here:
+    /// typify's constrained string types already refuse values that do not match.
+    fn violation(&self, value: &Value) -> bool {
+        match value {
+            Value::Number(n) => {
+                let n = n.as_f64().unwrap_or(f64::NAN);
+                self.minimum.is_some_and(|min| n < min) || self.maximum.is_some_and(|max| n > max)
+            }
+            Value::String(s) => {
+                let length = s.chars().count() as u64;
+                self.min_length.is_some_and(|min| length < min)
+                    || self.max_length.is_some_and(|max| length > max)
+            }
+            Value::Array(items) => {
+                let count = items.len() as u64;
+                self.min_items.is_some_and(|min| count < min)
+                    || self.max_items.is_some_and(|max| count > max)
+            }
+            Value::Bool(b) => {
+                !self.allowed.is_empty()
+                    && !self.allowed.contains(&if *b { "true" } else { "false" })
+            }
+            _ => false,
+        }
+    }
+
+    /// Checks a parameter as it travels (text): numbers are compared as numbers.
+    fn violated_by_text(&self, text: &str) -> bool {
+        if self.minimum.is_some() || self.maximum.is_some() {
+            return text
+                .parse::<f64>()
+                .map(|n| self.violation(&serde_json::json!(n)))
+                .unwrap_or(false);
+        }
+        if !self.allowed.is_empty() {
+            return !self.allowed.contains(&text);
+        }
+        self.violation(&Value::String(text.to_string()))
+    }
+}
+
+fn rules_of(operation_id: &str) -> Option<&'static OperationRules> {
+    crate::request_rules::OPERATION_RULES
+        .iter()
+        .find(|rules| rules.operation_id == operation_id)
+}
+
+/// The rule, as text, of a parameter called `name` in any operation (parameters with the
+/// same name share their constraints in this API).
+pub(crate) fn describe_parameter(name: &str) -> Option<String> {
+    crate::request_rules::OPERATION_RULES
+        .iter()
+        .flat_map(|op| op.parameters.iter())
+        .find(|p| p.name == name)
+        .map(|p| p.rule.to_string())
+}
+
+/// Checks the request `operation_id` is about to send. `Err` names the argument, its value
+/// and the rule.
+pub(crate) fn check(operation_id: &str, request: &reqwest::Request) -> Result<(), String> {
+    let Some(rules) = rules_of(operation_id) else {
+        return Ok(());
+    };
+    let fail = |name: &str, value: &str, rule: &Rule| {
+        Err(format!(
+            "invalid argument `{name}` = {value} for {operation_id}: it {rule}; nothing was sent"
+        ))
+    };
+    let url = request.url();
+    let template: Vec<&str> = rules.path.trim_start_matches('/').split('/').collect();
+    let actual: Vec<&str> = url.path().trim_start_matches('/').split('/').collect();
+    // The base URL may have a path prefix: the template matches the tail of the path.
+    let offset = actual.len().saturating_sub(template.len());
+    for parameter in rules.parameters {
+        let value: Option<String> = match parameter.location {
+            ParameterLocation::Query => url
+                .query_pairs()
+                .find(|(k, _)| k == parameter.name)
+                .map(|(_, v)| v.into_owned()),
+            ParameterLocation::Header => request
+                .headers()
+                .get(parameter.name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            ParameterLocation::Path => template
+                .iter()
+                .position(|segment| *segment == format!("{{{}}}", parameter.name))
+                .and_then(|index| actual.get(offset + index))
+                .map(|segment| percent_decode(segment)),
+        };
+        if let Some(value) = value
+            && parameter.rule.violated_by_text(&value)
+        {
+            return fail(parameter.name, &value, &parameter.rule);
+        }
+    }
+    if rules.body.is_empty() {
+        return Ok(());
+    }
+    let Some(bytes) = request.body().and_then(|b| b.as_bytes()) else {
+        return Ok(());
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(());
+    };
+    for rule in rules.body {
+        for (place, value) in select(&body, rule.pointer) {
+            if rule.rule.violation(value) {
+                let shown = match value {
+                    Value::Array(items) => format!("{} items", items.len()),
+                    Value::String(s) if s.chars().count() > 40 => {
+                        format!("a string of {} characters", s.chars().count())
+                    }
+                    other => other.to_string(),
+                };
+                return fail(&format!("body{place}"), &shown, &rule.rule);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The nodes a pointer with `*` wildcards selects, with their concrete places.
+fn select<'v>(value: &'v Value, pointer: &str) -> Vec<(String, &'v Value)> {
+    let mut current = vec![(String::new(), value)];
+    for segment in pointer.split('/').skip(1) {
+        let mut next = Vec::new();
+        for (place, node) in current {
+            if segment == "*" {
+                if let Value::Array(items) = node {
+                    for (index, item) in items.iter().enumerate() {
+                        next.push((format!("{place}/{index}"), item));
+                    }
+                }
+            } else if let Some(child) = node.get(segment) {
+                next.push((format!("{place}/{segment}"), child));
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%'
+            && index + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&segment[index + 1..index + 3], 16)
+        {
+            out.push(byte);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PER_PAGE: Rule = Rule {
+        minimum: Some(1.0),
+        maximum: Some(200.0),
+        min_length: None,
+        max_length: None,
+        min_items: None,
+        max_items: None,
+        pattern: None,
+        allowed: &[],
+    };
+
+    #[test]
+    fn rules_read_as_sentences() {
+        assert_eq!(PER_PAGE.to_string(), "must be from 1 to 200");
+        let names = Rule {
+            minimum: None,
+            maximum: None,
+            min_items: Some(1),
+            max_items: Some(10),
+            ..PER_PAGE
+        };
+        assert_eq!(names.to_string(), "must have 1 to 10 items");
+    }
+
+    #[test]
+    fn numbers_in_text_are_compared_as_numbers() {
+        assert!(PER_PAGE.violated_by_text("500"));
+        assert!(!PER_PAGE.violated_by_text("200"));
+    }
+
+    #[test]
+    fn wildcards_select_every_item() {
+        let body = serde_json::json!({"tags": ["a", "b"]});
+        let places: Vec<String> = select(&body, "/tags/*")
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(places, ["/tags/0", "/tags/1"]);
+    }
+
+    #[test]
+    fn path_segments_are_percent_decoded() {
+        assert_eq!(percent_decode("env%3Aprod"), "env:prod");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+}
