@@ -83,7 +83,7 @@ async fn the_client_decodes_a_list_with_unknown_values_from_a_server() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = digitalocean::Client::new(&server.uri());
+    let client = digitalocean::Client::new(&server.uri(), digitalocean::ClientState::default());
     let response = client
         .droplets_list()
         .send()

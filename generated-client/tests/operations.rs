@@ -13,7 +13,8 @@ macro_rules! builders {
 
 #[test]
 fn there_is_a_builder_for_each_of_the_38_operations() {
-    let client = digitalocean::Client::new("http://127.0.0.1:1");
+    let client =
+        digitalocean::Client::new("http://127.0.0.1:1", digitalocean::ClientState::default());
     let mut offered = builders![client:
         tags_list, tags_create, tags_get, tags_delete, tags_assign_resources, tags_unassign_resources,
         droplets_list, droplets_create, droplets_destroy_by_tag, droplets_list_backup_policies,

@@ -64,3 +64,81 @@ fn compare(a: &Value, b: &Value, at: &str) -> Result<(), String> {
         _ => Err(format!("{at}: {a} became {b}")),
     }
 }
+
+/// The token of every test client: it must never show up in output.
+pub const TOKEN: &str = "dop_v1_4c0ffee5ecret5hou1dnever1eak0123456789abcdef";
+
+/// A client for a loopback server, with quick retries so the tests stay fast.
+pub fn client(base_url: &str) -> digitalocean::Client {
+    client_with(base_url, |b| b)
+}
+
+/// Like [`client`], with changes to the builder.
+pub fn client_with(
+    base_url: &str,
+    configure: impl FnOnce(digitalocean::ClientBuilder) -> digitalocean::ClientBuilder,
+) -> digitalocean::Client {
+    let builder = digitalocean::Client::builder()
+        .token(TOKEN)
+        .base_url(base_url)
+        .retry_policy(
+            digitalocean::RetryPolicy::default()
+                .with_initial_backoff(std::time::Duration::from_millis(20))
+                .with_max_backoff(std::time::Duration::from_millis(100)),
+        );
+    configure(builder)
+        .build()
+        .expect("a valid test configuration")
+}
+
+/// The Droplet of the spec's List All Droplets example, with another id and name.
+pub fn droplet(id: u64) -> Value {
+    let spec = spec();
+    let mut droplet = spec.raw()["paths"]["/v2/droplets"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["example"]["droplets"][0]
+        .clone();
+    droplet["id"] = serde_json::json!(id);
+    droplet["name"] = serde_json::json!(format!("droplet-{id}"));
+    droplet
+}
+
+/// A page of the Droplet list.
+pub fn droplet_page(ids: std::ops::RangeInclusive<u64>, total: u64, next: Option<&str>) -> Value {
+    let mut links = serde_json::json!({"pages": {}});
+    if let Some(next) = next {
+        links["pages"]["next"] = serde_json::json!(next);
+    }
+    serde_json::json!({
+        "droplets": ids.map(droplet).collect::<Vec<_>>(),
+        "links": links,
+        "meta": {"total": total},
+    })
+}
+
+/// Unix time `seconds` from now.
+pub fn epoch_in(seconds: u64) -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + seconds
+}
+
+/// A JSON response with the three rate-limit headers.
+pub fn with_rate_limit(
+    status: u16,
+    body: Value,
+    remaining: u64,
+    reset_in: u64,
+) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(status)
+        .set_body_json(body)
+        .insert_header("ratelimit-limit", "5000")
+        .insert_header("ratelimit-remaining", remaining.to_string().as_str())
+        .insert_header("ratelimit-reset", epoch_in(reset_in).to_string().as_str())
+}
+
+/// The documented error body for a status.
+pub fn error_body(id: &str, message: &str) -> Value {
+    serde_json::json!({"id": id, "message": message, "request_id": format!("req-{id}")})
+}
