@@ -16,6 +16,8 @@
 //! ```
 
 pub mod check;
+pub mod diff;
+pub mod docs_coverage;
 pub mod error;
 pub mod examples;
 pub mod json_schema;
@@ -27,6 +29,7 @@ pub mod pagination;
 pub mod refs;
 pub mod render;
 pub mod request_rules;
+pub mod surface;
 
 pub use check::{CheckReport, check};
 pub use error::{CodegenError, Problem, Result};

@@ -24,6 +24,26 @@ enum Command {
         /// The OpenAPI document, e.g. spec/digitalocean.yaml.
         spec: PathBuf,
     },
+    /// Compare two versions of the document and classify every change for users of the
+    /// crate as breaking or compatible. Exits 1 when anything is breaking.
+    Diff {
+        /// The previous document (e.g. `git show HEAD:spec/digitalocean.yaml > /tmp/old.yaml`).
+        old: PathBuf,
+        /// The new document.
+        new: PathBuf,
+        /// Print the changes as JSON for tools.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare the reference pages (plain text, as in shared/seeds) with the document:
+    /// every operation and every JSON example. Exits 1 if something is missing or differs
+    /// without a correction the document records.
+    DocsCoverage {
+        /// The directory of pages (`*.txt`).
+        docs_dir: PathBuf,
+        /// The OpenAPI document.
+        spec: PathBuf,
+    },
     /// Print the generated client code (what build.rs writes to OUT_DIR), for review.
     Render {
         /// The OpenAPI document, e.g. spec/digitalocean.yaml.
@@ -36,31 +56,69 @@ enum Command {
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            // 1 is reserved for "breaking changes found" by `diff`.
+            ExitCode::from(2)
         }
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
+        Command::Diff { old, new, json } => {
+            let old = digitalocean_codegen::load(&old).map_err(|e| e.to_string())?;
+            let new = digitalocean_codegen::load(&new).map_err(|e| e.to_string())?;
+            let report = digitalocean_codegen::diff::diff(&old, &new);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", report.render_text());
+            }
+            Ok(if report.breaking() > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Check { spec } => {
             let spec = digitalocean_codegen::load(&spec).map_err(|e| e.to_string())?;
             let report = digitalocean_codegen::check(&spec).map_err(|e| e.to_string())?;
             println!("{}", report.summary());
-            Ok(())
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DocsCoverage { docs_dir, spec } => {
+            let spec = digitalocean_codegen::load(&spec).map_err(|e| e.to_string())?;
+            let pages = digitalocean_codegen::docs_coverage::read_pages(&docs_dir)
+                .map_err(|e| e.to_string())?;
+            let report = digitalocean_codegen::docs_coverage::coverage(&pages, &spec);
+            println!(
+                "docs coverage of {} ({} pages) against {}",
+                docs_dir.display(),
+                report.files,
+                spec.origin()
+            );
+            print!("{}", report.render_text());
+            Ok(if report.complete() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Render { spec, output } => {
             let spec = digitalocean_codegen::load(&spec).map_err(|e| e.to_string())?;
             let code = digitalocean_codegen::render(&spec).map_err(|e| e.to_string())?;
             match output {
                 Some(path) => std::fs::write(&path, code)
+                    .map(|()| ExitCode::SUCCESS)
                     .map_err(|e| format!("cannot write {}: {e}", path.display())),
                 None => {
                     print!("{code}");
-                    Ok(())
+                    Ok(ExitCode::SUCCESS)
                 }
             }
         }
