@@ -1,0 +1,565 @@
+//! Starting the fake, and what happens around every request: bearer authentication,
+//! injected latency and faults, the rate limit (with `ratelimit-*` headers on every response
+//! and `retry-after` on 429), DigitalOcean's error bodies with a request id, and an optional
+//! record of every exchange for conformance tests.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::budget::{Budget, Limits};
+use crate::model::Store;
+use crate::routes::{self, ApiError};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A handler that panicked cannot leave the plain data inconsistent: keep serving.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Fault injection and latency, changeable while the server runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Knobs {
+    /// Added before every response.
+    pub latency: Duration,
+    /// Share of requests answered 503 (0.0–1.0).
+    pub error_rate: f64,
+    /// Share of requests whose connection is dropped mid-response (0.0–1.0).
+    pub drop_rate: f64,
+    /// Seed of the random faults, so that a run can be repeated.
+    pub seed: u64,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Self {
+            latency: Duration::ZERO,
+            error_rate: 0.0,
+            drop_rate: 0.0,
+            seed: 0x5eed,
+        }
+    }
+}
+
+/// One request and the response the fake sent, when recording is on.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
+    /// The response status.
+    pub status: u16,
+    /// The response headers, lowercase names.
+    pub headers: Vec<(String, String)>,
+    /// The response body.
+    pub body: Bytes,
+}
+
+#[derive(Debug, Default)]
+struct Faults {
+    fail_next: Vec<u16>,
+    drop_next: u32,
+    random: u64,
+}
+
+pub(crate) struct ServerState {
+    store: Mutex<Store>,
+    knobs: Mutex<Knobs>,
+    faults: Mutex<Faults>,
+    budget: Mutex<Budget>,
+    token: Option<String>,
+    record: bool,
+    exchanges: Mutex<Vec<Exchange>>,
+    requests: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+}
+
+/// Counts a request as in flight until dropped (whatever path the pipeline takes).
+struct InFlight<'s>(&'s ServerState);
+
+impl<'s> InFlight<'s> {
+    fn enter(state: &'s ServerState) -> Self {
+        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl ServerState {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    fn random(&self) -> f64 {
+        // xorshift64*: reproducible faults from a seed, no dependency.
+        let mut faults = lock(&self.faults);
+        let mut x = faults.random;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        faults.random = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// How the fake answers one request before routing.
+enum Fault {
+    Fail(u16),
+    Drop,
+}
+
+impl ServerState {
+    fn fault(&self) -> Option<Fault> {
+        {
+            let mut faults = lock(&self.faults);
+            if !faults.fail_next.is_empty() {
+                return Some(Fault::Fail(faults.fail_next.remove(0)));
+            }
+            if faults.drop_next > 0 {
+                faults.drop_next -= 1;
+                return Some(Fault::Drop);
+            }
+        }
+        let knobs = lock(&self.knobs).clone();
+        if knobs.drop_rate > 0.0 && self.random() < knobs.drop_rate {
+            return Some(Fault::Drop);
+        }
+        if knobs.error_rate > 0.0 && self.random() < knobs.error_rate {
+            return Some(Fault::Fail(503));
+        }
+        None
+    }
+}
+
+fn set(response: &mut Response, name: &'static str, value: impl ToString) {
+    if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(name), value);
+    }
+}
+
+/// A response whose body fails after the headers: the connection is cut mid-response.
+fn dropped() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection dropped by the fake",
+        ))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn authorized(state: &ServerState, request: &Request) -> bool {
+    let Some(value) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some(token) = value.strip_prefix("Bearer ").map(str::trim) else {
+        return false;
+    };
+    !token.is_empty()
+        && state
+            .token
+            .as_deref()
+            .is_none_or(|expected| expected == token)
+}
+
+async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next: Next) -> Response {
+    let number = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let _in_flight = InFlight::enter(&state);
+    let request_id = format!("00000000-fa6e-4000-8000-{number:012x}");
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().map(str::to_string);
+
+    let latency = lock(&state.knobs).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+
+    let mut response = if !authorized(&state, &request) {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            id: "unauthorized",
+            message: "Unable to authenticate you.".into(),
+            root_causes: false,
+        }
+        .into_response()
+    } else {
+        match state.fault() {
+            Some(Fault::Drop) => return dropped(),
+            Some(Fault::Fail(429)) => {
+                // An injected burst-limit refusal: DigitalOcean's 429 with retry-after.
+                let mut response = ApiError {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    id: "too_many_requests",
+                    message: "API rate limit exceeded.".into(),
+                    root_causes: false,
+                }
+                .into_response();
+                set(&mut response, "retry-after", 1);
+                set(
+                    &mut response,
+                    "ratelimit-limit",
+                    lock(&state.budget).limits().per_hour,
+                );
+                set(&mut response, "ratelimit-remaining", 0);
+                set(
+                    &mut response,
+                    "ratelimit-reset",
+                    SystemTime::now()
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map(|d| d.as_secs() + 1)
+                        .unwrap_or(0),
+                );
+                response
+            }
+            Some(Fault::Fail(status)) => {
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                ApiError {
+                    status,
+                    id: if status.is_server_error() {
+                        "service_unavailable"
+                    } else {
+                        "bad_request"
+                    },
+                    message: "The fake was told to fail this request.".into(),
+                    root_causes: false,
+                }
+                .into_response()
+            }
+            None => {
+                let verdict = lock(&state.budget).spend(SystemTime::now());
+                let mut response = match verdict.retry_after {
+                    Some(seconds) => {
+                        let mut response = ApiError {
+                            status: StatusCode::TOO_MANY_REQUESTS,
+                            id: "too_many_requests",
+                            message: "API rate limit exceeded.".into(),
+                            root_causes: false,
+                        }
+                        .into_response();
+                        set(&mut response, "retry-after", seconds);
+                        response
+                    }
+                    None => next.run(request).await,
+                };
+                set(&mut response, "ratelimit-limit", verdict.limit);
+                set(&mut response, "ratelimit-remaining", verdict.remaining);
+                set(&mut response, "ratelimit-reset", verdict.reset);
+                response
+            }
+        }
+    };
+    if !response.headers().contains_key("ratelimit-limit") {
+        // Responses refused before the budget (401, injected faults) still carry the headers.
+        let budget = lock(&state.budget);
+        let limits = budget.limits();
+        drop(budget);
+        set(&mut response, "ratelimit-limit", limits.per_hour);
+        set(&mut response, "ratelimit-remaining", limits.per_hour);
+        set(
+            &mut response,
+            "ratelimit-reset",
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        );
+    }
+    set(&mut response, "x-request-id", &request_id);
+
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        let body = if error.root_causes {
+            json!({"error": error.message, "messages": null, "root_causes": [error.message]})
+        } else {
+            json!({"id": error.id, "message": error.message, "request_id": request_id})
+        };
+        *response.body_mut() = Body::from(body.to_string());
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+
+    if state.record {
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        lock(&state.exchanges).push(Exchange {
+            method,
+            path,
+            query,
+            status: parts.status.as_u16(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect(),
+            body: bytes.clone(),
+        });
+        response = Response::from_parts(parts, Body::from(bytes));
+    }
+    response
+}
+
+/// Configures a [`FakeServer`] before it starts.
+#[derive(Debug, Clone, Default)]
+pub struct FakeServerBuilder {
+    port: u16,
+    knobs: Knobs,
+    limits: Limits,
+    droplets: usize,
+    volumes: usize,
+    token: Option<String>,
+    record: bool,
+}
+
+impl FakeServerBuilder {
+    /// The loopback port (default 0: an ephemeral port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Latency added to every response.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.knobs.latency = latency;
+        self
+    }
+
+    /// Share of requests answered 503 (0.0–1.0).
+    pub fn error_rate(mut self, rate: f64) -> Self {
+        self.knobs.error_rate = rate.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Share of requests whose connection is dropped mid-response (0.0–1.0).
+    pub fn drop_rate(mut self, rate: f64) -> Self {
+        self.knobs.drop_rate = rate.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Seed of the random faults.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.knobs.seed = seed;
+        self
+    }
+
+    /// The rate limit (default: DigitalOcean's 5,000 per hour and 250 per minute).
+    pub fn rate_limit(mut self, per_minute: u64, per_hour: u64) -> Self {
+        self.limits = Limits {
+            per_hour,
+            per_minute,
+        };
+        self
+    }
+
+    /// Droplets to create at start (several sizes, regions and tags).
+    pub fn droplets(mut self, count: usize) -> Self {
+        self.droplets = count;
+        self
+    }
+
+    /// Volumes to create at start.
+    pub fn volumes(mut self, count: usize) -> Self {
+        self.volumes = count;
+        self
+    }
+
+    /// Accept only this bearer token (default: any non-empty token).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Keep every exchange for [`FakeServer::exchanges`].
+    pub fn record(mut self, yes: bool) -> Self {
+        self.record = yes;
+        self
+    }
+
+    /// Starts the server on 127.0.0.1 in the current tokio runtime.
+    pub async fn start(self) -> std::io::Result<FakeServer> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], self.port))).await?;
+        let address = listener.local_addr()?;
+        let url = format!("http://{address}");
+        let mut store = Store::new(url.clone());
+        store.seed_droplets(self.droplets);
+        store.seed_volumes(self.volumes);
+        let state = Arc::new(ServerState {
+            store: Mutex::new(store),
+            faults: Mutex::new(Faults {
+                random: self.knobs.seed.max(1),
+                ..Faults::default()
+            }),
+            knobs: Mutex::new(self.knobs),
+            budget: Mutex::new(Budget::new(self.limits)),
+            token: self.token,
+            record: self.record,
+            exchanges: Mutex::new(Vec::new()),
+            requests: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+        });
+        let app = routes::router(state.clone())
+            .layer(middleware::from_fn_with_state(state.clone(), pipeline));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = served.await {
+                tracing::error!(%error, "the fake DigitalOcean API stopped");
+            }
+        });
+        Ok(FakeServer {
+            url,
+            state,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running fake DigitalOcean API on 127.0.0.1. Stops when dropped.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let fake = digitalocean_fake::FakeServer::builder().droplets(50).start().await?;
+/// println!("DIGITALOCEAN_API_URL={}", fake.url());
+/// # Ok(()) }
+/// ```
+pub struct FakeServer {
+    url: String,
+    state: Arc<ServerState>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for FakeServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeServer")
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+impl FakeServer {
+    /// A builder with the defaults: ephemeral port, no faults, DigitalOcean's rate limit,
+    /// no seeded resources.
+    pub fn builder() -> FakeServerBuilder {
+        FakeServerBuilder::default()
+    }
+
+    /// Starts a server with the defaults.
+    pub async fn start() -> std::io::Result<FakeServer> {
+        Self::builder().start().await
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Answers the next requests with these statuses (one request each), before routing.
+    pub fn fail_next(&self, statuses: &[u16]) {
+        lock(&self.state.faults)
+            .fail_next
+            .extend_from_slice(statuses);
+    }
+
+    /// Drops the connection of the next `count` requests mid-response.
+    pub fn drop_next(&self, count: u32) {
+        lock(&self.state.faults).drop_next += count;
+    }
+
+    /// Changes the latency, error and drop rates while running.
+    pub fn set_knobs(&self, knobs: Knobs) {
+        lock(&self.state.faults).random = knobs.seed.max(1);
+        *lock(&self.state.knobs) = knobs;
+    }
+
+    /// Replaces the rate limit (and forgets the requests counted so far).
+    pub fn set_rate_limit(&self, per_minute: u64, per_hour: u64) {
+        *lock(&self.state.budget) = Budget::new(Limits {
+            per_hour,
+            per_minute,
+        });
+    }
+
+    /// Adds Droplets as at start.
+    pub fn seed_droplets(&self, count: usize) {
+        self.state.store().seed_droplets(count);
+    }
+
+    /// Adds volumes as at start.
+    pub fn seed_volumes(&self, count: usize) {
+        self.state.store().seed_volumes(count);
+    }
+
+    /// Requests received so far (all of them, refused ones included).
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// The most requests the server was handling at the same time so far.
+    pub fn max_concurrent_requests(&self) -> u64 {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Every exchange so far (only with [`FakeServerBuilder::record`]).
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        lock(&self.state.exchanges).clone()
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
