@@ -35,20 +35,43 @@ pub fn render(spec: &Spec) -> Result<String> {
     render_normalized(&normalized)
 }
 
-/// Renders an already normalized document.
-pub fn render_normalized(normalized: &Normalized) -> Result<String> {
-    let openapi: openapiv3::OpenAPI =
-        serde_json::from_value(normalized.document.clone()).map_err(|e| {
-            CodegenError::Generate {
-                message: format!("the normalized document is no longer OpenAPI: {e}"),
-            }
-        })?;
+/// Renders progenitor's typed `httpmock` extension for the client crate at `crate_path`
+/// (e.g. `digitalocean`): a `MockServerExt` trait with one method per operation whose
+/// `when`/`then` builders take the client's types. For the `digitalocean-mock` crate.
+pub fn render_httpmock(spec: &Spec, crate_path: &str) -> Result<String> {
+    let normalized = normalize::normalize(spec)?;
+    let openapi = openapi_of(&normalized)?;
+    let types_path = format!("::{crate_path}::types");
+    let mut generator = Generator::new(&settings(&normalized, &types_path)?);
+    let tokens = catch_unwind(AssertUnwindSafe(|| {
+        generator.httpmock(&openapi, crate_path)
+    }))
+    .map_err(|panic| CodegenError::Generate {
+        message: panic_message(&panic),
+    })?
+    .map_err(|e| CodegenError::Generate {
+        message: e.to_string(),
+    })?;
+    let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax {
+        message: e.to_string(),
+    })?;
+    Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
+}
 
-    let mut settings = GenerationSettings::new();
+fn openapi_of(normalized: &Normalized) -> Result<openapiv3::OpenAPI> {
+    serde_json::from_value(normalized.document.clone()).map_err(|e| CodegenError::Generate {
+        message: format!("the normalized document is no longer OpenAPI: {e}"),
+    })
+}
+
+/// The generator settings shared by the client and the mocks: builder interface, the
+/// crate's state type and hooks, ordered maps, `PartialEq`, open enums at `types_path`.
+fn settings(normalized: &Normalized, types_path: &str) -> Result<GenerationSettings> {
     let inner_type: proc_macro2::TokenStream =
         INNER_TYPE.parse().map_err(|_| CodegenError::Syntax {
             message: format!("{INNER_TYPE} is not a Rust path"),
         })?;
+    let mut settings = GenerationSettings::new();
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
@@ -61,12 +84,17 @@ pub fn render_normalized(normalized: &Normalized) -> Result<String> {
     for open in &normalized.open_enums {
         settings.with_replacement(
             &open.name,
-            format!("{TYPES_PATH}::{}", open.name),
+            format!("{types_path}::{}", open.name),
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
     }
+    Ok(settings)
+}
 
-    let mut generator = Generator::new(&settings);
+/// Renders an already normalized document.
+pub fn render_normalized(normalized: &Normalized) -> Result<String> {
+    let openapi = openapi_of(normalized)?;
+    let mut generator = Generator::new(&settings(normalized, TYPES_PATH)?);
     // progenitor asserts (panics) on documents it cannot handle; turn that into an error
     // that names the problem instead of aborting the build script.
     let tokens = catch_unwind(AssertUnwindSafe(|| generator.generate_tokens(&openapi)))
