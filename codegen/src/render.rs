@@ -43,15 +43,7 @@ pub fn render_httpmock(spec: &Spec, crate_path: &str) -> Result<String> {
     let openapi = openapi_of(&normalized)?;
     let types_path = format!("::{crate_path}::types");
     let mut generator = Generator::new(&settings(&normalized, &types_path)?);
-    let tokens = catch_unwind(AssertUnwindSafe(|| {
-        generator.httpmock(&openapi, crate_path)
-    }))
-    .map_err(|panic| CodegenError::Generate {
-        message: panic_message(&panic),
-    })?
-    .map_err(|e| CodegenError::Generate {
-        message: e.to_string(),
-    })?;
+    let tokens = guarded(|| generator.httpmock(&openapi, crate_path))?;
     let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax {
         message: e.to_string(),
     })?;
@@ -95,15 +87,7 @@ fn settings(normalized: &Normalized, types_path: &str) -> Result<GenerationSetti
 pub fn render_normalized(normalized: &Normalized) -> Result<String> {
     let openapi = openapi_of(normalized)?;
     let mut generator = Generator::new(&settings(normalized, TYPES_PATH)?);
-    // progenitor asserts (panics) on documents it cannot handle; turn that into an error
-    // that names the problem instead of aborting the build script.
-    let tokens = catch_unwind(AssertUnwindSafe(|| generator.generate_tokens(&openapi)))
-        .map_err(|panic| CodegenError::Generate {
-            message: panic_message(&panic),
-        })?
-        .map_err(|e| CodegenError::Generate {
-            message: e.to_string(),
-        })?;
+    let tokens = guarded(|| generator.generate_tokens(&openapi))?;
 
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax {
         message: e.to_string(),
@@ -210,6 +194,21 @@ fn add_to_module(
         })?;
     content.1.extend(items);
     Ok(())
+}
+
+/// Runs a progenitor generation. progenitor asserts (panics) on documents it cannot
+/// handle; this turns the panic into an error that names the problem instead of aborting
+/// the build script.
+fn guarded(
+    generate: impl FnOnce() -> Result<proc_macro2::TokenStream, progenitor::Error>,
+) -> Result<proc_macro2::TokenStream> {
+    catch_unwind(AssertUnwindSafe(generate))
+        .map_err(|panic| CodegenError::Generate {
+            message: panic_message(&panic),
+        })?
+        .map_err(|e| CodegenError::Generate {
+            message: e.to_string(),
+        })
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

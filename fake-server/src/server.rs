@@ -152,6 +152,33 @@ impl ServerState {
     }
 }
 
+/// DigitalOcean's 429: the error body and `retry-after`.
+fn too_many_requests(retry_after: u64) -> Response {
+    let mut response = ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        id: "too_many_requests",
+        message: "API rate limit exceeded.".into(),
+        root_causes: false,
+    }
+    .into_response();
+    set(&mut response, "retry-after", retry_after);
+    response
+}
+
+/// The three `ratelimit-*` headers.
+fn set_rate_limit(response: &mut Response, limit: u64, remaining: u64, reset: u64) {
+    set(response, "ratelimit-limit", limit);
+    set(response, "ratelimit-remaining", remaining);
+    set(response, "ratelimit-reset", reset);
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 fn set(response: &mut Response, name: &'static str, value: impl ToString) {
     if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
         response
@@ -220,28 +247,9 @@ async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next:
             Some(Fault::Drop) => return dropped(),
             Some(Fault::Fail(429)) => {
                 // An injected burst-limit refusal: DigitalOcean's 429 with retry-after.
-                let mut response = ApiError {
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                    id: "too_many_requests",
-                    message: "API rate limit exceeded.".into(),
-                    root_causes: false,
-                }
-                .into_response();
-                set(&mut response, "retry-after", 1);
-                set(
-                    &mut response,
-                    "ratelimit-limit",
-                    lock(&state.budget).limits().per_hour,
-                );
-                set(&mut response, "ratelimit-remaining", 0);
-                set(
-                    &mut response,
-                    "ratelimit-reset",
-                    SystemTime::now()
-                        .duration_since(SystemTime::UNIX_EPOCH)
-                        .map(|d| d.as_secs() + 1)
-                        .unwrap_or(0),
-                );
+                let mut response = too_many_requests(1);
+                let limit = lock(&state.budget).limits().per_hour;
+                set_rate_limit(&mut response, limit, 0, now_unix() + 1);
                 response
             }
             Some(Fault::Fail(status)) => {
@@ -262,41 +270,23 @@ async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next:
             None => {
                 let verdict = lock(&state.budget).spend(SystemTime::now());
                 let mut response = match verdict.retry_after {
-                    Some(seconds) => {
-                        let mut response = ApiError {
-                            status: StatusCode::TOO_MANY_REQUESTS,
-                            id: "too_many_requests",
-                            message: "API rate limit exceeded.".into(),
-                            root_causes: false,
-                        }
-                        .into_response();
-                        set(&mut response, "retry-after", seconds);
-                        response
-                    }
+                    Some(seconds) => too_many_requests(seconds),
                     None => next.run(request).await,
                 };
-                set(&mut response, "ratelimit-limit", verdict.limit);
-                set(&mut response, "ratelimit-remaining", verdict.remaining);
-                set(&mut response, "ratelimit-reset", verdict.reset);
+                set_rate_limit(
+                    &mut response,
+                    verdict.limit,
+                    verdict.remaining,
+                    verdict.reset,
+                );
                 response
             }
         }
     };
     if !response.headers().contains_key("ratelimit-limit") {
         // Responses refused before the budget (401, injected faults) still carry the headers.
-        let budget = lock(&state.budget);
-        let limits = budget.limits();
-        drop(budget);
-        set(&mut response, "ratelimit-limit", limits.per_hour);
-        set(&mut response, "ratelimit-remaining", limits.per_hour);
-        set(
-            &mut response,
-            "ratelimit-reset",
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-        );
+        let limit = lock(&state.budget).limits().per_hour;
+        set_rate_limit(&mut response, limit, limit, now_unix());
     }
     set(&mut response, "x-request-id", &request_id);
 

@@ -19,11 +19,15 @@ pub struct PageDefaults {
     pub concurrency: NonZeroUsize,
 }
 
+// Evaluated at compile time: the defaults cannot fail at run time.
+const DEFAULT_PER_PAGE: NonZeroU64 = NonZeroU64::new(200).unwrap();
+const DEFAULT_PAGE_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(4).unwrap();
+
 impl Default for PageDefaults {
     fn default() -> Self {
         Self {
-            per_page: NonZeroU64::new(200).expect("200 is not zero"),
-            concurrency: NonZeroUsize::new(4).expect("4 is not zero"),
+            per_page: DEFAULT_PER_PAGE,
+            concurrency: DEFAULT_PAGE_CONCURRENCY,
         }
     }
 }
