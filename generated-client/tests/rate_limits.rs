@@ -74,10 +74,11 @@ async fn the_client_and_its_clones_share_the_latest_rate_limit() {
 
 async fn time_four_requests(policy: RateLimitPolicy) -> Duration {
     let server = MockServer::start().await;
-    // Three requests left, the oldest expiring in 3 s: about one second apart.
+    // Three requests left, the oldest expiring in (3, 4] s (whole seconds): spread out, the
+    // third of them starts at least 2 s after the first.
     Mock::given(method("GET"))
         .and(path("/v2/tags"))
-        .respond_with(support::with_rate_limit(200, tags(), 3, 3))
+        .respond_with(support::with_rate_limit(200, tags(), 3, 4))
         .mount(&server)
         .await;
     let client = support::client_with(&server.uri(), |b| b.rate_limit_policy(policy));
@@ -98,7 +99,7 @@ async fn pacing_spaces_requests_when_few_remain() {
         "three paced requests took {paced:?}"
     );
     assert!(
-        unpaced < Duration::from_millis(500),
+        unpaced < Duration::from_millis(1200),
         "three unpaced requests took {unpaced:?}"
     );
 }
