@@ -89,9 +89,12 @@ impl ClientHooks<ClientState> for Client {
             && limit.is_exhausted()
         {
             let wait = limit.resets_in();
-            if !wait.is_zero()
-                && (policy.when_exhausted() == WhenExhausted::FailFast || wait > policy.max_wait())
-            {
+            let refuse = match policy.when_exhausted() {
+                WhenExhausted::FailFast => !wait.is_zero(),
+                WhenExhausted::Wait => wait > policy.max_wait(),
+                WhenExhausted::Send => false,
+            };
+            if refuse {
                 return Err(progenitor_client::Error::Custom(exhausted_message(
                     &limit,
                     wait,
@@ -201,7 +204,10 @@ impl Client {
                     );
                     tokio::time::sleep(wait).await;
                 }
-                Pace::Exhausted(wait) if wait <= rate_policy.max_wait() => {
+                Pace::Exhausted(wait)
+                    if rate_policy.when_exhausted() == WhenExhausted::Wait
+                        && wait <= rate_policy.max_wait() =>
+                {
                     tracing::info!(
                         operation = info.operation_id,
                         wait_ms = wait.as_millis() as u64,

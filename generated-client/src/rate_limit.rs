@@ -54,6 +54,8 @@ pub enum WhenExhausted {
     /// Fail at once with an error of kind [`ErrorKind::RateLimitExhausted`](crate::ErrorKind);
     /// nothing is sent.
     FailFast,
+    /// Send anyway and let the server answer (a 429, which the retry policy may retry).
+    Send,
 }
 
 /// How the client paces requests using the rate limit it has seen.
@@ -82,7 +84,7 @@ impl RateLimitPolicy {
     pub fn disabled() -> Self {
         Self {
             pace_below: 0,
-            when_exhausted: WhenExhausted::Wait,
+            when_exhausted: WhenExhausted::Send,
             max_wait: Duration::ZERO,
         }
     }

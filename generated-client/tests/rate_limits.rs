@@ -185,3 +185,28 @@ async fn an_exhausted_budget_waits_for_the_reset() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn with_rate_limiting_disabled_an_exhausted_budget_still_sends() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/tags"))
+        .respond_with(support::with_rate_limit(200, tags(), 0, 120))
+        .mount(&server)
+        .await;
+    let client = support::client_with(&server.uri(), |b| {
+        b.rate_limit_policy(RateLimitPolicy::disabled())
+    });
+    client.tags_list().send().await.unwrap();
+    let started = Instant::now();
+    client
+        .tags_list()
+        .send()
+        .await
+        .expect("sent although the budget is spent");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "waited for the reset"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
