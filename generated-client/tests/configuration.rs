@@ -167,3 +167,38 @@ async fn debug_output_and_errors_never_contain_the_token() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_redirect_to_another_host_does_not_carry_the_token() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"tags": [], "meta": {"total": 0}})),
+        )
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    // `localhost` and `127.0.0.1` are different hosts to the HTTP client.
+    let target = elsewhere.uri().replace("127.0.0.1", "localhost");
+    Mock::given(method("GET"))
+        .and(path("/v2/tags"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{target}/v2/tags").as_str()),
+        )
+        .mount(&server)
+        .await;
+    let client = support::client(&server.uri());
+    client
+        .tags_list()
+        .send()
+        .await
+        .expect("the redirect is followed");
+    let received = elsewhere.received_requests().await.unwrap();
+    assert_eq!(received.len(), 1, "the redirect was followed");
+    assert!(
+        received[0].headers.get("authorization").is_none(),
+        "the token followed a redirect to another host"
+    );
+}
