@@ -250,7 +250,8 @@ impl ClientBuilder {
                 per_page,
                 concurrency,
             },
-        );
+        )
+        .with_request_timeout(self.request_timeout);
         Ok(Client::new_with_client(&base_url, http, state))
     }
 }

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
 use crate::RateLimit;
-use crate::retry::retryable_error;
+use crate::retry::transport_failure;
 use crate::types;
 
 /// Response header the client adds to what it returns: how many attempts the call took.
@@ -166,7 +166,7 @@ impl Error {
                 .source
                 .as_ref()
                 .and_then(|s| s.downcast_ref::<reqwest::Error>())
-                .is_none_or(|e| retryable_error(e).is_some()),
+                .is_none_or(|e| transport_failure(e, false).is_some()),
             _ => self
                 .0
                 .status

@@ -11,7 +11,7 @@
 //!   an empty or truncated body) becomes `UnexpectedResponse`, so the error keeps the status
 //!   and an excerpt instead of a bare decoding failure.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
@@ -20,20 +20,21 @@ use reqwest::header::HeaderValue;
 use tracing::Instrument;
 
 use crate::error::{ATTEMPTS_HEADER, BufferedBody, RATE_LIMIT_EXHAUSTED, is_documented_error_body};
-use crate::rate_limit::{Pace, RateLimit, WhenExhausted};
+use crate::rate_limit::{Gate, RateLimit};
 use crate::retry::{self, RetryReason};
 use crate::{Client, ClientState};
 
 /// The outcome of one attempt: a complete response (body read), or a transport error.
 enum Attempt {
     Response(reqwest::Response),
-    Failed(reqwest::Error),
+    /// The error, and whether the response headers had arrived (the body was cut).
+    Failed(reqwest::Error, bool),
 }
 
 async fn attempt_once(http: &reqwest::Client, request: reqwest::Request) -> Attempt {
     let response = match http.execute(request).await {
         Ok(response) => response,
-        Err(error) => return Attempt::Failed(error),
+        Err(error) => return Attempt::Failed(error, false),
     };
     let status = response.status();
     let version = response.version();
@@ -43,7 +44,7 @@ async fn attempt_once(http: &reqwest::Client, request: reqwest::Request) -> Atte
     // transport failure like any other (and retryable for idempotent methods).
     let body: Bytes = match response.bytes().await {
         Ok(body) => body,
-        Err(error) => return Attempt::Failed(error),
+        Err(error) => return Attempt::Failed(error, true),
     };
     Attempt::Response(rebuild(status, version, url, headers, body))
 }
@@ -83,22 +84,26 @@ impl ClientHooks<ClientState> for Client {
         crate::validation::check(info.operation_id, request)
             .map_err(progenitor_client::Error::InvalidRequest)?;
 
+        // The first attempt's wait under the rate limit (pacing, or a spent budget), bounded
+        // by max_wait and the call's time budget; refused here, nothing is sent.
         let state = &self.inner;
         let policy = &state.shared.rate_limit_policy;
-        if let Some(limit) = state.shared.rate_limit.latest()
-            && limit.is_exhausted()
-        {
-            let wait = limit.resets_in();
-            let refuse = match policy.when_exhausted() {
-                WhenExhausted::FailFast => !wait.is_zero(),
-                WhenExhausted::Wait => wait > policy.max_wait(),
-                WhenExhausted::Send => false,
-            };
-            if refuse {
+        let pace = state.shared.rate_limit.before_send(policy);
+        match pace.gate(policy, Some(state.retry.max_elapsed())) {
+            Gate::Go => {}
+            Gate::Sleep(wait) => {
+                tracing::debug!(
+                    operation = info.operation_id,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "waiting under the rate limit"
+                );
+                tokio::time::sleep(wait).await;
+            }
+            Gate::Refuse(reason) => {
+                let limit = state.shared.rate_limit.latest();
                 return Err(progenitor_client::Error::Custom(exhausted_message(
-                    &limit,
-                    wait,
-                    policy.max_wait(),
+                    limit.as_ref(),
+                    &reason,
                 )));
             }
         }
@@ -163,13 +168,11 @@ fn copy_response(response: &reqwest::Response, body: Bytes) -> reqwest::Response
     )
 }
 
-fn exhausted_message(limit: &RateLimit, wait: Duration, max_wait: Duration) -> String {
-    format!(
-        "{RATE_LIMIT_EXHAUSTED}: 0 of {} requests left, the oldest expires in {} s; not waiting (the policy allows {} s); nothing was sent",
-        limit.limit,
-        wait.as_secs(),
-        max_wait.as_secs()
-    )
+fn exhausted_message(limit: Option<&RateLimit>, reason: &str) -> String {
+    let budget = limit
+        .map(|l| format!(" ({} of {} requests left)", l.remaining, l.limit))
+        .unwrap_or_default();
+    format!("{RATE_LIMIT_EXHAUSTED}: {reason}{budget}; not waiting; nothing was sent")
 }
 
 impl Client {
@@ -184,40 +187,57 @@ impl Client {
         let may_repeat_after_send =
             retry::idempotent(request.method()) || policy.retries_posts_after_send();
         let started = Instant::now();
+        // The whole call, sleeps included, fits in the policy's time budget.
+        let deadline = started.checked_add(policy.max_elapsed());
+        let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let mut attempt: u32 = 0;
         let mut current = request;
+        let mut previous: Option<Attempt> = None;
         loop {
-            attempt += 1;
             // A request whose body cannot be cloned (a stream) gets exactly one attempt.
             let next = current.try_clone();
-            let last_possible = next.is_none() || attempt >= policy.max_attempts();
+            let last_possible = next.is_none() || attempt + 1 >= policy.max_attempts();
 
-            // Pacing: spend the remaining budget evenly until the reset; when it is spent,
-            // wait for the reset if the policy allows (the pre hook failed fast otherwise).
-            match state.shared.rate_limit.before_send(rate_policy) {
-                Pace::Go => {}
-                Pace::Wait(wait) => {
+            // Pacing and the spent budget, bounded by max_wait and the time budget: past
+            // them the policy's WhenExhausted decides.
+            // (The first attempt passed the same gate in the pre hook.)
+            let gate = match previous {
+                None => Gate::Go,
+                Some(_) => state
+                    .shared
+                    .rate_limit
+                    .before_send(rate_policy)
+                    .gate(rate_policy, time_left()),
+            };
+            match gate {
+                Gate::Go => {}
+                Gate::Sleep(wait) => {
                     tracing::debug!(
                         operation = info.operation_id,
-                        wait_ms = wait.as_millis() as u64,
-                        "pacing under the rate limit"
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "waiting under the rate limit"
                     );
                     tokio::time::sleep(wait).await;
                 }
-                Pace::Exhausted(wait)
-                    if rate_policy.when_exhausted() == WhenExhausted::Wait
-                        && wait <= rate_policy.max_wait() =>
-                {
-                    tracing::info!(
-                        operation = info.operation_id,
-                        wait_ms = wait.as_millis() as u64,
-                        "rate limit spent, waiting for the reset"
-                    );
-                    tokio::time::sleep(wait).await;
+                Gate::Refuse(reason) => {
+                    tracing::debug!(operation = info.operation_id, %reason, "not retrying under the rate limit");
+                    if let Some(previous) = previous {
+                        // A retry the budget does not allow: the last answer stands.
+                        return finish(previous, attempt, started);
+                    }
                 }
-                Pace::Exhausted(_) => {}
+            }
+            // The last attempt is cut at the deadline, so the call never outlives it.
+            if let Some(left) = time_left() {
+                let per_attempt = current
+                    .timeout()
+                    .copied()
+                    .or(state.shared.request_timeout)
+                    .map_or(left, |t| t.min(left));
+                *current.timeout_mut() = Some(per_attempt);
             }
 
+            attempt += 1;
             let outcome = attempt_once(self.client(), current).await;
             let reason: Option<RetryReason> = match &outcome {
                 Attempt::Response(response) => {
@@ -226,7 +246,11 @@ impl Client {
                     }
                     retry::retryable_status(response.status().as_u16())
                 }
-                Attempt::Failed(error) => retry::retryable_error(error),
+                Attempt::Failed(error, after_headers) => {
+                    retry::transport_failure(error, *after_headers)
+                        .filter(|kind| policy.retries_transport_failure(*kind))
+                        .map(RetryReason::Transport)
+                }
             };
 
             let delay = reason.and_then(|reason| {
@@ -237,12 +261,18 @@ impl Client {
                     tracing::debug!(operation = info.operation_id, %reason, "not retrying: the request may have reached the server");
                     return None;
                 }
-                let delay = match &outcome {
+                let asked = match &outcome {
                     Attempt::Response(response) => retry::server_delay(response.headers()),
-                    Attempt::Failed(_) => None,
+                    Attempt::Failed(..) => None,
+                };
+                if let Some(asked) = asked
+                    && asked > rate_policy.max_wait()
+                {
+                    tracing::debug!(operation = info.operation_id, %reason, "not retrying: the server asks for a longer wait than max_wait");
+                    return None;
                 }
-                .unwrap_or_else(|| policy.backoff(attempt, retry::random()));
-                if started.elapsed() + delay > policy.max_elapsed() {
+                let delay = asked.unwrap_or_else(|| policy.backoff(attempt, retry::random()));
+                if time_left().is_some_and(|left| delay >= left) {
                     tracing::debug!(operation = info.operation_id, %reason, "not retrying: the time budget would be exceeded");
                     return None;
                 }
@@ -256,10 +286,10 @@ impl Client {
                 operation = info.operation_id,
                 attempt,
                 reason = %reason,
-                delay_ms = delay.as_millis() as u64,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 "retrying DigitalOcean request"
             );
-            drop(outcome);
+            previous = Some(outcome);
             tokio::time::sleep(delay).await;
             current = next;
         }
@@ -287,7 +317,7 @@ fn finish(outcome: Attempt, attempts: u32, started: Instant) -> reqwest::Result<
                 .insert(ATTEMPTS_HEADER, HeaderValue::from(attempts));
             Ok(response)
         }
-        Attempt::Failed(mut error) => {
+        Attempt::Failed(mut error, _) => {
             if let Some(url) = error.url_mut() {
                 url.set_fragment(Some(&format!("attempts={attempts}")));
             }

@@ -20,16 +20,53 @@ pub struct RateLimit {
     pub reset: SystemTime,
 }
 
+/// The latest `ratelimit-reset` the client believes: 9999-12-31. A later value (or one that
+/// does not fit the platform's clock) is taken as this far future.
+const LATEST_RESET_SECS: u64 = 253_402_300_799;
+
+/// DigitalOcean's longest rate-limit window. A reset announced further away than this is
+/// not believed for pacing and waits: the client plans with one hour at most.
+const LONGEST_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Reads one `ratelimit-*` header as a count. Every value of a repeated header must be a
+/// count (a non-negative integer, or a decimal some proxies send, truncated); `combine`
+/// chooses among repeated values. Empty, negative or garbled values make the header absent.
+fn header_count(headers: &HeaderMap, name: &str, combine: fn(u64, u64) -> u64) -> Option<u64> {
+    let mut result: Option<u64> = None;
+    for value in headers.get_all(name) {
+        let text = value.to_str().ok()?.trim();
+        let count = if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() {
+            // Only overflow can fail here; a count that large is "more than enough".
+            text.parse::<u64>().unwrap_or(u64::MAX)
+        } else {
+            let number = text
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n >= 0.0)?;
+            // Saturating cast: an f64 beyond u64::MAX becomes u64::MAX.
+            number as u64
+        };
+        result = Some(result.map_or(count, |seen| combine(seen, count)));
+    }
+    result
+}
+
 impl RateLimit {
     /// Reads the three `ratelimit-*` headers; `None` unless all three are present and
-    /// numeric.
+    /// numeric. Hostile values never panic: a repeated header counts its most cautious
+    /// value (the smallest limit and remaining count, the latest reset), and a reset beyond
+    /// the year 9999 is taken as then.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        let number =
-            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        let limit = header_count(headers, "ratelimit-limit", u64::min)?;
+        let remaining = header_count(headers, "ratelimit-remaining", u64::min)?;
+        let reset_secs = header_count(headers, "ratelimit-reset", u64::max)?.min(LATEST_RESET_SECS);
+        let reset = UNIX_EPOCH
+            .checked_add(Duration::from_secs(reset_secs))
+            .unwrap_or(UNIX_EPOCH + Duration::from_secs(u32::MAX.into()));
         Some(Self {
-            limit: number("ratelimit-limit")?,
-            remaining: number("ratelimit-remaining")?,
-            reset: UNIX_EPOCH + Duration::from_secs(number("ratelimit-reset")?),
+            limit,
+            remaining,
+            reset,
         })
     }
 
@@ -38,6 +75,12 @@ impl RateLimit {
         self.reset
             .duration_since(SystemTime::now())
             .unwrap_or_default()
+    }
+
+    /// Time until the reset as the client plans with it: at most one hour, DigitalOcean's
+    /// longest window.
+    pub(crate) fn believable_reset_in(&self) -> Duration {
+        self.resets_in().min(LONGEST_WINDOW)
     }
 
     /// Whether no request is left before the reset.
@@ -101,7 +144,10 @@ impl RateLimitPolicy {
         self
     }
 
-    /// The longest the client waits before one request; a longer wait fails fast instead.
+    /// The longest the client waits on its own before one request, whether pacing, waiting
+    /// for the reset, or honouring a `retry-after`. When a wait would be longer,
+    /// [`WhenExhausted`] decides: `Wait` waits this long (pacing) or fails fast (a spent
+    /// budget, a `retry-after`), `FailFast` fails without waiting, `Send` sends at once.
     pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
         self.max_wait = max_wait;
         self
@@ -117,7 +163,7 @@ impl RateLimitPolicy {
         self.when_exhausted
     }
 
-    /// The longest single wait.
+    /// The longest single wait the client starts on its own.
     pub fn max_wait(&self) -> Duration {
         self.max_wait
     }
@@ -132,6 +178,82 @@ pub(crate) enum Pace {
     Wait(Duration),
     /// The budget is spent until the reset, which is this far away.
     Exhausted(Duration),
+}
+
+/// What the client does before one attempt, all bounds applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// Send now.
+    Go,
+    /// Sleep this long, then send.
+    Sleep(Duration),
+    /// Do not send; the reason, for the error.
+    Refuse(String),
+}
+
+impl Pace {
+    /// Applies the policy's bound (`max_wait`) and the call's remaining time budget to this
+    /// decision. Every wait the client starts on its own goes through here.
+    pub(crate) fn gate(self, policy: &RateLimitPolicy, time_left: Option<Duration>) -> Gate {
+        let max_wait = policy.max_wait();
+        let (wait, exhausted) = match self {
+            Pace::Go => return Gate::Go,
+            Pace::Wait(wait) => (wait, false),
+            Pace::Exhausted(wait) => (wait, true),
+        };
+        let what = if exhausted {
+            "the rate limit is spent until its reset"
+        } else {
+            "pacing under the rate limit asks for a wait"
+        };
+        let wait = if wait <= max_wait {
+            match policy.when_exhausted() {
+                WhenExhausted::FailFast if exhausted && !wait.is_zero() => {
+                    return Gate::Refuse(format!(
+                        "{what} in {} s and the policy fails fast",
+                        seconds(wait)
+                    ));
+                }
+                WhenExhausted::Send if exhausted => return Gate::Go,
+                _ => wait,
+            }
+        } else {
+            match policy.when_exhausted() {
+                WhenExhausted::Send => return Gate::Go,
+                // A spent budget stays spent until the reset: waiting only the bound would
+                // end in a 429, so refuse now.
+                WhenExhausted::Wait if !exhausted => max_wait,
+                _ => {
+                    return Gate::Refuse(format!(
+                        "{what} of {} s, longer than the policy allows ({} s)",
+                        seconds(wait),
+                        seconds(max_wait)
+                    ));
+                }
+            }
+        };
+        if let Some(left) = time_left
+            && wait > left
+        {
+            return Gate::Refuse(format!(
+                "{what} of {} s, longer than the {} s left of the call's time budget",
+                seconds(wait),
+                seconds(left)
+            ));
+        }
+        if wait.is_zero() {
+            Gate::Go
+        } else {
+            Gate::Sleep(wait)
+        }
+    }
+}
+
+/// Whole seconds, rounded up, for messages.
+fn seconds(duration: Duration) -> u64 {
+    duration
+        .as_secs()
+        .saturating_add(u64::from(duration.subsec_nanos() > 0))
 }
 
 #[derive(Debug, Default)]
@@ -177,7 +299,7 @@ impl RateLimitTracker {
         let Some(mut estimate) = state.estimate else {
             return Pace::Go;
         };
-        let until_reset = estimate.resets_in();
+        let until_reset = estimate.believable_reset_in();
         if until_reset.is_zero() {
             // The window has moved on; the next response will tell the new budget.
             state.estimate = None;
@@ -194,10 +316,13 @@ impl RateLimitTracker {
             return Pace::Go;
         }
         // Spread what remains (this request included) evenly over the time to the reset.
-        let spacing = until_reset / u32::try_from(estimate.remaining + 1).unwrap_or(u32::MAX);
+        let spacing =
+            until_reset / u32::try_from(estimate.remaining.saturating_add(1)).unwrap_or(u32::MAX);
         let now = Instant::now();
         let slot = state.next_slot.map_or(now, |next| next.max(now));
-        state.next_slot = Some(slot + spacing);
+        // Bounded: the slot is at most an hour of spacing past another bounded slot, but a
+        // long-running pacer must not be able to overflow the clock either.
+        state.next_slot = Some(slot.checked_add(spacing).unwrap_or(slot));
         match slot.saturating_duration_since(now) {
             wait if wait.is_zero() => Pace::Go,
             wait => Pace::Wait(wait),
@@ -276,6 +401,86 @@ mod tests {
             panic!("exhausted");
         };
         assert!(until > Duration::from_secs(28));
+    }
+
+    #[test]
+    fn hostile_values_never_panic() {
+        for value in [
+            "18446744073709551615",
+            "18446744073709551616",
+            "9223372036854775808",
+            "-1",
+            "1.5",
+            "1e400",
+            "",
+            "NaN",
+        ] {
+            let parsed = RateLimit::from_headers(&headers(value, value, value));
+            if let Some(limit) = parsed {
+                let _ = limit.resets_in();
+                let tracker = RateLimitTracker::default();
+                tracker.observe(limit);
+                for _ in 0..3 {
+                    let pace = tracker.before_send(&RateLimitPolicy::default());
+                    let _ = pace.gate(&RateLimitPolicy::default(), Some(Duration::from_secs(1)));
+                }
+            }
+        }
+        let far = RateLimit::from_headers(&headers("5000", "0", "18446744073709551615")).unwrap();
+        assert!(far.resets_in() > Duration::from_secs(100 * 365 * 86_400));
+        assert_eq!(far.believable_reset_in(), LONGEST_WINDOW);
+        assert!(RateLimit::from_headers(&headers("5000", "-3", "1")).is_none());
+    }
+
+    #[test]
+    fn repeated_headers_count_their_most_cautious_value() {
+        let mut h = headers("5000", "40", &in_seconds(30));
+        h.append("ratelimit-remaining", HeaderValue::from_static("3"));
+        h.append(
+            "ratelimit-reset",
+            HeaderValue::from_str(&in_seconds(50)).unwrap(),
+        );
+        let limit = RateLimit::from_headers(&h).unwrap();
+        assert_eq!(limit.remaining, 3);
+        assert!(limit.resets_in() > Duration::from_secs(45));
+    }
+
+    #[test]
+    fn pacing_never_waits_past_max_wait() {
+        // 5 left and a reset an hour away: pacing wants ~10 minutes between requests.
+        let tracker = RateLimitTracker::default();
+        tracker.observe(RateLimit::from_headers(&headers("5000", "5", &in_seconds(3600))).unwrap());
+        let wait = RateLimitPolicy::default().with_max_wait(Duration::from_secs(2));
+        let fail = wait.clone().with_when_exhausted(WhenExhausted::FailFast);
+        let send = wait.clone().with_when_exhausted(WhenExhausted::Send);
+        assert_eq!(tracker.before_send(&wait), Pace::Go);
+        let pace = tracker.before_send(&wait);
+        assert!(
+            matches!(pace, Pace::Wait(w) if w > Duration::from_secs(500)),
+            "{pace:?}"
+        );
+        assert_eq!(pace.gate(&wait, None), Gate::Sleep(Duration::from_secs(2)));
+        assert!(matches!(pace.gate(&fail, None), Gate::Refuse(_)));
+        assert_eq!(pace.gate(&send, None), Gate::Go);
+        // The call's own budget bounds the wait too.
+        assert!(matches!(
+            pace.gate(&wait, Some(Duration::from_secs(1))),
+            Gate::Refuse(_)
+        ));
+    }
+
+    #[test]
+    fn a_spent_budget_past_max_wait_fails_fast_unless_told_to_send() {
+        let pace = Pace::Exhausted(Duration::from_secs(600));
+        let policy = RateLimitPolicy::default();
+        assert!(matches!(pace.gate(&policy, None), Gate::Refuse(_)));
+        let send = policy.with_when_exhausted(WhenExhausted::Send);
+        assert_eq!(pace.gate(&send, None), Gate::Go);
+        let soon = Pace::Exhausted(Duration::from_secs(3));
+        assert_eq!(
+            soon.gate(&RateLimitPolicy::default(), None),
+            Gate::Sleep(Duration::from_secs(3))
+        );
     }
 
     #[test]

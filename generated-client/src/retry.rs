@@ -1,9 +1,9 @@
-//! Retries as a value ([`RetryPolicy`]) and the rules the `exec` hook applies: which
+//! Retries as a value ([`RetryPolicy`]) and the rules the call loop applies: which
 //! failures are worth another attempt, whether the method allows one, and how long to
 //! wait (what the server asks for first, else exponential backoff with full jitter).
+//! Every server-given delay is parsed defensively: it is hostile input.
 
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
@@ -13,16 +13,25 @@ use crate::RateLimit;
 /// When and how often a failed request is tried again.
 ///
 /// Defaults: at most 4 attempts, backoff from 500 ms doubling up to 30 s with full jitter,
-/// no retry started after 2 minutes, and a POST is retried only when it provably never
-/// reached the server.
+/// a time budget of 2 minutes for the whole call (sleeps, pacing and lookups included),
+/// idempotent methods retried after every [`TransportFailure`], and a POST retried only
+/// when it provably never reached the server (creates are reconciled instead, see
+/// [`ClientBuilder::reconcile_creates`](crate::ClientBuilder::reconcile_creates)).
 ///
 /// ```
 /// use std::time::Duration;
+/// use digitalocean::TransportFailure;
 /// let patient = digitalocean::RetryPolicy::default()
 ///     .with_max_attempts(6)
 ///     .with_max_elapsed(Duration::from_secs(600));
+/// let no_timeout_retries = digitalocean::RetryPolicy::default().with_transport_failures([
+///     TransportFailure::Connect,
+///     TransportFailure::ResetBeforeResponse,
+///     TransportFailure::BodyCut,
+/// ]);
 /// let off = digitalocean::RetryPolicy::disabled();
 /// assert_eq!(off.max_attempts(), 1);
+/// assert!(!no_timeout_retries.retries_transport_failure(TransportFailure::Timeout));
 /// # let _ = patient;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +41,7 @@ pub struct RetryPolicy {
     max_backoff: Duration,
     max_elapsed: Duration,
     retry_posts_after_send: bool,
+    transport_failures: Vec<TransportFailure>,
 }
 
 impl Default for RetryPolicy {
@@ -42,6 +52,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(30),
             max_elapsed: Duration::from_secs(120),
             retry_posts_after_send: false,
+            transport_failures: TransportFailure::ALL.to_vec(),
         }
     }
 }
@@ -73,8 +84,8 @@ impl RetryPolicy {
         self
     }
 
-    /// The time budget: no retry is started if it would begin later than this after the
-    /// first attempt.
+    /// The time budget of the whole call: attempts, backoff, rate-limit waits and
+    /// reconciliation lookups together never take longer.
     pub fn with_max_elapsed(mut self, budget: Duration) -> Self {
         self.max_elapsed = budget;
         self
@@ -84,6 +95,20 @@ impl RetryPolicy {
     /// Only for calls you know to be safe to repeat: a POST may be performed twice.
     pub fn retry_posts_after_send(mut self, yes: bool) -> Self {
         self.retry_posts_after_send = yes;
+        self
+    }
+
+    /// The transport failures after which an idempotent request (GET, HEAD, PUT, DELETE)
+    /// is tried again (default: all of them). A refused connection is retried for every
+    /// method only when it is in this list.
+    pub fn with_transport_failures(
+        mut self,
+        kinds: impl IntoIterator<Item = TransportFailure>,
+    ) -> Self {
+        let mut kinds: Vec<TransportFailure> = kinds.into_iter().collect();
+        kinds.sort();
+        kinds.dedup();
+        self.transport_failures = kinds;
         self
     }
 
@@ -102,7 +127,7 @@ impl RetryPolicy {
         self.max_backoff
     }
 
-    /// The time budget.
+    /// The time budget of the whole call.
     pub fn max_elapsed(&self) -> Duration {
         self.max_elapsed
     }
@@ -112,6 +137,11 @@ impl RetryPolicy {
         self.retry_posts_after_send
     }
 
+    /// Whether this kind of transport failure is retried.
+    pub fn retries_transport_failure(&self, kind: TransportFailure) -> bool {
+        self.transport_failures.contains(&kind)
+    }
+
     /// Full jitter: a uniform delay in `[0, min(max_backoff, initial * 2^(retry-1))]`.
     pub(crate) fn backoff(&self, retry: u32, random: u64) -> Duration {
         let exponent = retry.saturating_sub(1).min(31);
@@ -119,23 +149,61 @@ impl RetryPolicy {
             .initial_backoff
             .saturating_mul(1u32 << exponent)
             .min(self.max_backoff);
-        let nanos = ceiling.as_nanos() as u64;
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         if nanos == 0 {
             return Duration::ZERO;
         }
-        Duration::from_nanos(random % (nanos + 1))
+        Duration::from_nanos(random % nanos.saturating_add(1))
+    }
+}
+
+/// How an attempt failed below HTTP. [`RetryPolicy`](crate::RetryPolicy) names the kinds it
+/// retries for idempotent methods (all of them by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum TransportFailure {
+    /// No connection could be made (refused, DNS, TLS, connect timeout): nothing was sent.
+    Connect,
+    /// The connection broke after the request was written and before the response
+    /// headers arrived.
+    ResetBeforeResponse,
+    /// The response headers arrived, then the body was cut short.
+    BodyCut,
+    /// No complete answer within the attempt's time (before or after the headers).
+    Timeout,
+}
+
+impl TransportFailure {
+    /// Every kind, in order.
+    pub const ALL: [TransportFailure; 4] = [
+        Self::Connect,
+        Self::ResetBeforeResponse,
+        Self::BodyCut,
+        Self::Timeout,
+    ];
+
+    /// Whether the request may have reached the server.
+    pub fn reached_server(self) -> bool {
+        self != Self::Connect
+    }
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "the connection could not be made",
+            Self::ResetBeforeResponse => "the connection broke before the response arrived",
+            Self::BodyCut => "the connection broke in the middle of the response body",
+            Self::Timeout => "no complete answer in time",
+        })
     }
 }
 
 /// Why an attempt is worth repeating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RetryReason {
-    /// The connection could not be made: the request never left.
-    Connect,
-    /// No response in time.
-    Timeout,
-    /// The connection broke while the request or the response was in flight.
-    Interrupted,
+    /// A transport failure.
+    Transport(TransportFailure),
     /// A retryable status: 429, 500, 502, 503, 504.
     Status(u16),
 }
@@ -143,16 +211,17 @@ pub(crate) enum RetryReason {
 impl RetryReason {
     /// Whether the server may have seen (and acted on) the request.
     pub(crate) fn reached_server(self) -> bool {
-        !matches!(self, Self::Connect)
+        match self {
+            Self::Transport(kind) => kind.reached_server(),
+            Self::Status(_) => true,
+        }
     }
 }
 
 impl fmt::Display for RetryReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Connect => f.write_str("connection failed"),
-            Self::Timeout => f.write_str("timed out"),
-            Self::Interrupted => f.write_str("connection interrupted"),
+            Self::Transport(kind) => kind.fmt(f),
             Self::Status(status) => write!(f, "HTTP {status}"),
         }
     }
@@ -163,17 +232,24 @@ pub(crate) fn retryable_status(status: u16) -> Option<RetryReason> {
     matches!(status, 429 | 500 | 502 | 503 | 504).then_some(RetryReason::Status(status))
 }
 
-/// The transport failures worth another attempt.
-pub(crate) fn retryable_error(error: &reqwest::Error) -> Option<RetryReason> {
-    if error.is_connect() {
-        // Includes a timeout while connecting: nothing was sent.
-        Some(RetryReason::Connect)
-    } else if error.is_timeout() {
-        Some(RetryReason::Timeout)
-    } else if error.is_body() || error.is_request() {
-        Some(RetryReason::Interrupted)
-    } else {
+/// What kind of transport failure a reqwest error is; `after_headers` tells whether the
+/// response headers had arrived. `None` for errors that are not transport failures
+/// (building the request, redirects).
+pub(crate) fn transport_failure(
+    error: &reqwest::Error,
+    after_headers: bool,
+) -> Option<TransportFailure> {
+    if error.is_builder() || error.is_redirect() {
         None
+    } else if error.is_connect() {
+        // Includes a timeout while connecting: nothing was sent.
+        Some(TransportFailure::Connect)
+    } else if error.is_timeout() {
+        Some(TransportFailure::Timeout)
+    } else if after_headers {
+        Some(TransportFailure::BodyCut)
+    } else {
+        Some(TransportFailure::ResetBeforeResponse)
     }
 }
 
@@ -191,33 +267,49 @@ pub(crate) fn idempotent(method: &reqwest::Method) -> bool {
     .contains(method)
 }
 
-/// The wait the server asks for: `retry-after` (seconds or an HTTP date), else, when the
-/// rate limit is spent, the time until `ratelimit-reset`.
-pub(crate) fn server_delay(headers: &HeaderMap) -> Option<Duration> {
-    if let Some(value) = headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-    {
-        let value = value.trim();
-        if let Ok(seconds) = value.parse::<u64>() {
-            return Some(Duration::from_secs(seconds));
-        }
-        if let Ok(date) = chrono::DateTime::parse_from_rfc2822(value) {
-            let at = SystemTime::from(date);
-            return Some(at.duration_since(SystemTime::now()).unwrap_or_default());
-        }
+/// One `retry-after` value: delay-seconds (an integer, or a decimal some proxies send) or
+/// an HTTP date. A date in the past means now; a negative, empty or garbled value is
+/// ignored; a huge one saturates (and is then refused by the caller's bounds).
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() || value.starts_with('-') {
+        return None;
     }
-    RateLimit::from_headers(headers)
-        .filter(RateLimit::is_exhausted)
-        .map(|limit| limit.resets_in())
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: only overflow can fail, and overflow means "very long".
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        if !seconds.is_finite() || seconds < 0.0 {
+            return (seconds == f64::INFINITY).then_some(Duration::MAX);
+        }
+        return Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
 }
 
-/// A fresh random number from the standard library's randomly keyed hasher (enough for
-/// jitter; no dependency).
+/// The wait the server asks for: `retry-after` (the longest of repeated values), else,
+/// when the rate limit is spent, the time until `ratelimit-reset`.
+pub(crate) fn server_delay(headers: &HeaderMap) -> Option<Duration> {
+    let retry_after = headers
+        .get_all(reqwest::header::RETRY_AFTER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(parse_retry_after)
+        .max();
+    retry_after.or_else(|| {
+        RateLimit::from_headers(headers)
+            .filter(RateLimit::is_exhausted)
+            .map(|limit| limit.resets_in())
+    })
+}
+
+/// A fresh random number for jitter.
 pub(crate) fn random() -> u64 {
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
+    fastrand::u64(..)
 }
 
 #[cfg(test)]
@@ -278,6 +370,53 @@ mod tests {
         for status in [200, 400, 401, 403, 404, 409, 501] {
             assert!(retryable_status(status).is_none(), "{status}");
         }
+    }
+
+    #[test]
+    fn hostile_retry_after_values_never_panic_and_stay_sane() {
+        let delay = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after", HeaderValue::from_str(value).unwrap());
+            server_delay(&headers)
+        };
+        assert_eq!(
+            delay("18446744073709551615"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            delay("18446744073709551616"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            delay("9223372036854775808"),
+            Some(Duration::from_secs(1 << 63))
+        );
+        assert_eq!(delay("-5"), None);
+        assert_eq!(delay("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(delay("1e308"), Some(Duration::MAX));
+        assert_eq!(delay("NaN"), None);
+        assert_eq!(delay(""), None);
+        assert_eq!(delay("soon"), None);
+        assert_eq!(delay("Thu, 01 Jan 1970 00:00:00 GMT"), Some(Duration::ZERO));
+        let far = delay("Fri, 31 Dec 9999 23:59:59 GMT").unwrap();
+        assert!(far > Duration::from_secs(100 * 365 * 86_400), "{far:?}");
+    }
+
+    #[test]
+    fn repeated_retry_after_takes_the_longest() {
+        let mut headers = HeaderMap::new();
+        headers.append("retry-after", HeaderValue::from_static("2"));
+        headers.append("retry-after", HeaderValue::from_static("7"));
+        headers.append("retry-after", HeaderValue::from_static("bogus"));
+        assert_eq!(server_delay(&headers), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn a_huge_backoff_ceiling_does_not_overflow() {
+        let policy = RetryPolicy::default()
+            .with_initial_backoff(Duration::MAX)
+            .with_max_backoff(Duration::MAX);
+        assert!(policy.backoff(40, u64::MAX) <= Duration::MAX);
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     pub(crate) rate_limit_policy: RateLimitPolicy,
     pub(crate) pages: PageDefaults,
     pub(crate) rate_limit: RateLimitTracker,
+    /// The HTTP client's timeout of one attempt, so the call can shorten the last one to
+    /// fit its time budget (`None`: unknown, e.g. a client built by hand).
+    pub(crate) request_timeout: Option<std::time::Duration>,
 }
 
 /// The state of a [`Client`](crate::Client): policies and shared rate-limit tracking.
@@ -60,9 +63,18 @@ impl ClientState {
                 rate_limit_policy,
                 pages,
                 rate_limit: RateLimitTracker::default(),
+                request_timeout: None,
             }),
             retry,
         }
+    }
+
+    /// The same state, knowing the HTTP client's per-attempt timeout.
+    pub(crate) fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.request_timeout = Some(timeout);
+        }
+        self
     }
 }
 
