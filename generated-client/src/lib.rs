@@ -45,7 +45,7 @@ pub use pagination::{ItemStream, PageOptions, Paginate};
 pub use progenitor_client;
 pub use rate_limit::{RateLimit, RateLimitPolicy, WhenExhausted};
 pub use response_ext::ResponseExt;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, TransportFailure};
 pub use state::{ClientState, PageDefaults};
 pub use wait::WaitOptions;
 
