@@ -91,14 +91,7 @@ impl ClientHooks<ClientState> for Client {
         let pace = state.shared.rate_limit.before_send(policy);
         match pace.gate(policy, Some(state.retry.max_elapsed())) {
             Gate::Go => {}
-            Gate::Sleep(wait) => {
-                tracing::debug!(
-                    operation = info.operation_id,
-                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                    "waiting under the rate limit"
-                );
-                tokio::time::sleep(wait).await;
-            }
+            Gate::Sleep(wait) => wait_under_rate_limit(info.operation_id, wait).await,
             Gate::Refuse(reason) => {
                 let limit = state.shared.rate_limit.latest();
                 return Err(progenitor_client::Error::Custom(exhausted_message(
@@ -168,6 +161,16 @@ fn copy_response(response: &reqwest::Response, body: Bytes) -> reqwest::Response
     )
 }
 
+/// A wait the rate-limit gate allowed (already bounded by max_wait and the time budget).
+async fn wait_under_rate_limit(operation_id: &str, wait: std::time::Duration) {
+    tracing::debug!(
+        operation = operation_id,
+        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        "waiting under the rate limit"
+    );
+    tokio::time::sleep(wait).await;
+}
+
 fn exhausted_message(limit: Option<&RateLimit>, reason: &str) -> String {
     let budget = limit
         .map(|l| format!(" ({} of {} requests left)", l.remaining, l.limit))
@@ -211,14 +214,7 @@ impl Client {
             };
             match gate {
                 Gate::Go => {}
-                Gate::Sleep(wait) => {
-                    tracing::debug!(
-                        operation = info.operation_id,
-                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                        "waiting under the rate limit"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
+                Gate::Sleep(wait) => wait_under_rate_limit(info.operation_id, wait).await,
                 Gate::Refuse(reason) => {
                     tracing::debug!(operation = info.operation_id, %reason, "not retrying under the rate limit");
                     if let Some(previous) = previous {
