@@ -85,9 +85,12 @@ pub struct OperationRules {
     pub parameters: Vec<(String, ParameterLocation, Rule)>,
     /// Body pointer (`/names`, `/tags/*`), rule.
     pub body: Vec<(String, Rule)>,
+    /// The documented success status (the lowest 2xx). The client reports it when an
+    /// idempotent retry proves the first attempt succeeded (a DELETE that then answers 404).
+    pub success_status: u16,
 }
 
-/// Every operation's constraints (operations without any are left out), by operationId.
+/// Every operation's constraints and success status, by operationId.
 pub fn collect(document: &Value) -> Vec<OperationRules> {
     let mut out = Vec::new();
     let Some(paths) = document.get("paths").and_then(Value::as_object) else {
@@ -133,22 +136,34 @@ pub fn collect(document: &Value) -> Vec<OperationRules> {
                 collect_body(document, schema, "", &mut body, 0);
             }
             body.dedup();
-            if !parameters.is_empty() || !body.is_empty() {
-                out.push(OperationRules {
-                    operation_id: operation
-                        .get("operationId")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    path: path.clone(),
-                    parameters,
-                    body,
-                });
-            }
+            out.push(OperationRules {
+                operation_id: operation
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                path: path.clone(),
+                parameters,
+                body,
+                success_status: success_status(operation),
+            });
         }
     }
     out.sort_by(|a, b| a.operation_id.cmp(&b.operation_id));
     out
+}
+
+/// The lowest 2xx status an operation documents (200 when it documents none).
+fn success_status(operation: &Value) -> u16 {
+    operation
+        .get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(status, _)| status.parse::<u16>().ok())
+        .filter(|status| (200..300).contains(status))
+        .min()
+        .unwrap_or(200)
 }
 
 fn collect_body(
@@ -244,12 +259,14 @@ pub fn render(rules: &[OperationRules]) -> TokenStream {
             let rule = render_rule(rule);
             quote! { crate::validation::BodyRule { pointer: #pointer, rule: #rule } }
         });
+        let success_status = op.success_status;
         quote! {
             crate::validation::OperationRules {
                 operation_id: #operation_id,
                 path: #path,
                 parameters: &[#(#parameters),*],
                 body: &[#(#body),*],
+                success_status: #success_status,
             }
         }
     });

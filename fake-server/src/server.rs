@@ -28,15 +28,28 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Fault injection and latency, changeable while the server runs.
+/// Fault injection and latency, changeable while the server runs. Each request draws one
+/// number from the seeded generator and meets at most one fault; the rates add up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Knobs {
     /// Added before every response.
     pub latency: Duration,
-    /// Share of requests answered 503 (0.0–1.0).
+    /// Share of requests answered 503 without being applied (0.0–1.0).
     pub error_rate: f64,
-    /// Share of requests whose connection is dropped mid-response (0.0–1.0).
+    /// Share of requests whose connection is closed before the response, without being
+    /// applied (0.0–1.0).
     pub drop_rate: f64,
+    /// Share of requests that are applied and whose connection is then closed before the
+    /// response headers: a lost answer (0.0–1.0).
+    pub lost_after_apply_rate: f64,
+    /// Share of requests that are applied and whose response body is cut half-way (0.0–1.0).
+    pub cut_body_after_apply_rate: f64,
+    /// Share of requests that are applied and then answered with a proxy's HTML 503 page
+    /// (0.0–1.0).
+    pub html_503_after_apply_rate: f64,
+    /// Headers set on every response, replacing the fake's own values of the same name; a
+    /// name listed twice is sent twice. For hostile values (`retry-after: 18446744073709551615`).
+    pub extra_headers: Vec<(String, String)>,
     /// Seed of the random faults, so that a run can be repeated.
     pub seed: u64,
 }
@@ -47,8 +60,38 @@ impl Default for Knobs {
             latency: Duration::ZERO,
             error_rate: 0.0,
             drop_rate: 0.0,
+            lost_after_apply_rate: 0.0,
+            cut_body_after_apply_rate: 0.0,
+            html_503_after_apply_rate: 0.0,
+            extra_headers: Vec::new(),
             seed: 0x5eed,
         }
+    }
+}
+
+/// A fault the fake injects into one exchange ([`FakeServer::fault_next`], or drawn from
+/// the [`Knobs`] rates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer this status with DigitalOcean's error body; the request is not applied.
+    Fail(u16),
+    /// Close the connection before the response headers; the request is not applied.
+    Reset,
+    /// Apply the request, then close the connection before the response headers.
+    ResetAfterApply,
+    /// Apply the request, send the headers and half of the body, then close the connection.
+    CutBodyAfterApply,
+    /// Apply the request, then answer a proxy's HTML 503 page instead of the API's response.
+    Html503AfterApply,
+}
+
+impl Fault {
+    fn after_apply(self) -> bool {
+        matches!(
+            self,
+            Self::ResetAfterApply | Self::CutBodyAfterApply | Self::Html503AfterApply
+        )
     }
 }
 
@@ -71,8 +114,7 @@ pub struct Exchange {
 
 #[derive(Debug, Default)]
 struct Faults {
-    fail_next: Vec<u16>,
-    drop_next: u32,
+    next: std::collections::VecDeque<Fault>,
     random: u64,
 }
 
@@ -123,30 +165,29 @@ impl ServerState {
     }
 }
 
-/// How the fake answers one request before routing.
-enum Fault {
-    Fail(u16),
-    Drop,
-}
-
 impl ServerState {
     fn fault(&self) -> Option<Fault> {
-        {
-            let mut faults = lock(&self.faults);
-            if !faults.fail_next.is_empty() {
-                return Some(Fault::Fail(faults.fail_next.remove(0)));
-            }
-            if faults.drop_next > 0 {
-                faults.drop_next -= 1;
-                return Some(Fault::Drop);
-            }
+        if let Some(fault) = lock(&self.faults).next.pop_front() {
+            return Some(fault);
         }
         let knobs = lock(&self.knobs).clone();
-        if knobs.drop_rate > 0.0 && self.random() < knobs.drop_rate {
-            return Some(Fault::Drop);
+        let bands = [
+            (knobs.drop_rate, Fault::Reset),
+            (knobs.error_rate, Fault::Fail(503)),
+            (knobs.lost_after_apply_rate, Fault::ResetAfterApply),
+            (knobs.cut_body_after_apply_rate, Fault::CutBodyAfterApply),
+            (knobs.html_503_after_apply_rate, Fault::Html503AfterApply),
+        ];
+        if bands.iter().all(|(rate, _)| *rate <= 0.0) {
+            return None;
         }
-        if knobs.error_rate > 0.0 && self.random() < knobs.error_rate {
-            return Some(Fault::Fail(503));
+        let draw = self.random();
+        let mut upper = 0.0;
+        for (rate, fault) in bands {
+            upper += rate.clamp(0.0, 1.0);
+            if draw < upper {
+                return Some(fault);
+            }
         }
         None
     }
@@ -187,19 +228,49 @@ fn set(response: &mut Response, name: &'static str, value: impl ToString) {
     }
 }
 
-/// A response whose body fails after the headers: the connection is cut mid-response.
-fn dropped() -> Response {
+/// A response whose body fails at once: hyper closes the connection without writing the
+/// headers it had buffered, so the client sees the connection end before any response.
+fn reset() -> Response {
     let stream = futures::stream::once(async {
         Err::<Bytes, std::io::Error>(std::io::Error::new(
             std::io::ErrorKind::ConnectionReset,
-            "connection dropped by the fake",
+            "connection closed by the fake",
         ))
     });
-    let mut response = Response::new(Body::from_stream(stream));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+    Response::new(Body::from_stream(stream))
+}
+
+/// The response with its headers and the first half of its body, then a broken connection.
+async fn cut_body(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = bytes.slice(..bytes.len() / 2);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let stream = futures::StreamExt::chain(
+        futures::stream::iter([Ok::<Bytes, std::io::Error>(half)]),
+        futures::stream::once(async {
+            // Let hyper flush the headers and the first half before the connection breaks.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "body cut by the fake",
+            ))
+        }),
     );
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// What a proxy in front of the API answers when the backend's answer does not reach it.
+fn html_503() -> Response {
+    let mut response = Response::new(Body::from(
+        "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n",
+    ));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
     response
 }
 
@@ -234,6 +305,9 @@ async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next:
         tokio::time::sleep(latency).await;
     }
 
+    // Whether the request reached the routes (was applied): the after-apply faults need it.
+    let mut routed = false;
+    let mut fault = None;
     let mut response = if !authorized(&state, &request) {
         ApiError {
             status: StatusCode::UNAUTHORIZED,
@@ -243,8 +317,9 @@ async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next:
         }
         .into_response()
     } else {
-        match state.fault() {
-            Some(Fault::Drop) => return dropped(),
+        fault = state.fault();
+        match fault {
+            Some(Fault::Reset) => return reset(),
             Some(Fault::Fail(429)) => {
                 // An injected burst-limit refusal: DigitalOcean's 429 with retry-after.
                 let mut response = too_many_requests(1);
@@ -267,11 +342,15 @@ async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next:
                 }
                 .into_response()
             }
-            None => {
+            None
+            | Some(Fault::ResetAfterApply | Fault::CutBodyAfterApply | Fault::Html503AfterApply) => {
                 let verdict = lock(&state.budget).spend(SystemTime::now());
                 let mut response = match verdict.retry_after {
                     Some(seconds) => too_many_requests(seconds),
-                    None => next.run(request).await,
+                    None => {
+                        routed = true;
+                        next.run(request).await
+                    }
                 };
                 set_rate_limit(
                     &mut response,
@@ -289,6 +368,20 @@ async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next:
         set_rate_limit(&mut response, limit, limit, now_unix());
     }
     set(&mut response, "x-request-id", &request_id);
+    let extra_headers = lock(&state.knobs).extra_headers.clone();
+    for (name, _) in &extra_headers {
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+            response.headers_mut().remove(&name);
+        }
+    }
+    for (name, value) in &extra_headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
 
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         let body = if error.root_causes {
@@ -301,6 +394,15 @@ async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next:
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+    }
+
+    if routed && let Some(fault) = fault.filter(|f| f.after_apply()) {
+        // The request was applied; its answer is lost on the way back (and not recorded).
+        return match fault {
+            Fault::CutBodyAfterApply => cut_body(response).await,
+            Fault::Html503AfterApply => html_503(),
+            _ => reset(),
+        };
     }
 
     if state.record {
@@ -486,17 +588,21 @@ impl FakeServer {
 
     /// Answers the next requests with these statuses (one request each), before routing.
     pub fn fail_next(&self, statuses: &[u16]) {
-        lock(&self.state.faults)
-            .fail_next
-            .extend_from_slice(statuses);
+        self.fault_next(&statuses.iter().map(|s| Fault::Fail(*s)).collect::<Vec<_>>());
     }
 
-    /// Drops the connection of the next `count` requests mid-response.
+    /// Closes the connection of the next `count` requests before answering (not applied).
     pub fn drop_next(&self, count: u32) {
-        lock(&self.state.faults).drop_next += count;
+        self.fault_next(&vec![Fault::Reset; count as usize]);
     }
 
-    /// Changes the latency, error and drop rates while running.
+    /// Injects these faults into the next requests, one each, in order (before the rates
+    /// of the knobs are consulted).
+    pub fn fault_next(&self, faults: &[Fault]) {
+        lock(&self.state.faults).next.extend(faults.iter().copied());
+    }
+
+    /// Changes the latency, the fault rates and the extra headers while running.
     pub fn set_knobs(&self, knobs: Knobs) {
         lock(&self.state.faults).random = knobs.seed.max(1);
         *lock(&self.state.knobs) = knobs;

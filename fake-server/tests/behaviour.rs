@@ -131,21 +131,24 @@ async fn the_rate_limit_budget_refuses_with_429_and_reports_its_headers() {
 }
 
 #[tokio::test]
-async fn a_dropped_connection_is_retried_for_a_get_but_not_for_a_post() {
+async fn a_dropped_connection_is_retried_for_a_get_and_a_create_is_sent_again_only_after_a_lookup()
+{
     let fake = FakeServer::start().await.unwrap();
     let client = support::client(fake.url());
     fake.drop_next(1);
     let tags = client.tags_list().send().await.expect("retried");
     assert_eq!(tags.attempts(), 2);
 
-    fake.drop_next(1);
     let body: types::TagCreate = types::TagCreate::builder()
         .name("dropped")
         .try_into()
         .unwrap();
+    // Without reconciliation the POST is not sent twice, and the error says why.
+    fake.drop_next(1);
     let error: digitalocean::Error = client
+        .with_reconcile_creates(false)
         .tags_create()
-        .body(body)
+        .body(body.clone())
         .send()
         .await
         .unwrap_err()
@@ -155,6 +158,21 @@ async fn a_dropped_connection_is_retried_for_a_get_but_not_for_a_post() {
         error.attempts(),
         1,
         "a POST that may have reached the server is not sent twice"
+    );
+    assert_eq!(error.outcome(), digitalocean::Outcome::Unknown);
+
+    // With it (the default), the lookup proves the tag absent and the create is sent again.
+    fake.drop_next(1);
+    let created = client
+        .tags_create()
+        .body(body)
+        .send()
+        .await
+        .expect("settled");
+    assert_eq!(created.attempts(), 2);
+    assert_eq!(
+        created.reconciliation().map(|r| r.resolution),
+        Some(digitalocean::Resolution::AbsentSentAgain)
     );
 }
 

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::HeaderValue;
 
 use crate::rate_limit::{RateLimit, RateLimitPolicy};
 use crate::retry::RetryPolicy;
@@ -62,6 +62,7 @@ pub struct ClientBuilder {
     rate_limit: RateLimitPolicy,
     per_page: u64,
     page_concurrency: usize,
+    reconcile_creates: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -76,6 +77,7 @@ impl fmt::Debug for ClientBuilder {
             .field("rate_limit", &self.rate_limit)
             .field("per_page", &self.per_page)
             .field("page_concurrency", &self.page_concurrency)
+            .field("reconcile_creates", &self.reconcile_creates)
             .finish()
     }
 }
@@ -92,6 +94,7 @@ impl Default for ClientBuilder {
             rate_limit: RateLimitPolicy::default(),
             per_page: 200,
             page_concurrency: 4,
+            reconcile_creates: true,
         }
     }
 }
@@ -200,6 +203,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether a create whose outcome is unknown (sent, then no usable answer) is settled
+    /// by looking up what it named (default: on). See the crate's README, "When a write
+    /// fails", for the lookups and what makes them unambiguous; every reconciliation shows
+    /// in [`ResponseExt::reconciliation`](crate::ResponseExt::reconciliation) or
+    /// [`Error::reconciliation`](crate::Error::reconciliation) and in a tracing event.
+    pub fn reconcile_creates(mut self, yes: bool) -> Self {
+        self.reconcile_creates = yes;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let token = self.token.ok_or_else(|| {
@@ -230,20 +243,20 @@ impl ClientBuilder {
                 )
             })?;
         authorization.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, authorization);
         let user_agent = match &self.user_agent {
             Some(theirs) => format!("{theirs} {USER_AGENT}"),
             None => USER_AGENT.to_string(),
         };
+        // Redirects are followed by the client's own transport, for GET and HEAD only and
+        // with the token only for the base URL's origin (see `transport`).
         let http = reqwest::Client::builder()
-            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(user_agent)
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .build()
             .map_err(|e| Error::configuration(format!("cannot build the HTTP client: {e}")))?;
-        let state = ClientState::new(
+        let mut state = ClientState::new(
             self.retry,
             self.rate_limit,
             PageDefaults {
@@ -251,7 +264,8 @@ impl ClientBuilder {
                 concurrency,
             },
         )
-        .with_request_timeout(self.request_timeout);
+        .with_transport(self.request_timeout, authorization);
+        state.reconcile_creates = self.reconcile_creates;
         Ok(Client::new_with_client(&base_url, http, state))
     }
 }
@@ -330,6 +344,15 @@ impl Client {
     pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
         let mut client = self.clone();
         client.inner.retry = policy;
+        client
+    }
+
+    /// A handle that settles creates with unknown outcomes by a lookup (`true`, the
+    /// default) or reports them as errors of outcome
+    /// [`Unknown`](crate::Outcome::Unknown) (`false`); it shares everything else with `self`.
+    pub fn with_reconcile_creates(&self, yes: bool) -> Client {
+        let mut client = self.clone();
+        client.inner.reconcile_creates = yes;
         client
     }
 }

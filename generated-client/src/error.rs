@@ -11,12 +11,41 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-use crate::RateLimit;
-use crate::retry::transport_failure;
-use crate::types;
+use crate::hooks::{CallFailure, CallRecord};
+use crate::outcome::{Outcome, Reconciliation, Resolution};
+use crate::retry::TransportFailure;
+use crate::{RateLimit, types};
 
 /// Response header the client adds to what it returns: how many attempts the call took.
 pub const ATTEMPTS_HEADER: &str = "x-digitalocean-client-attempts";
+
+/// Response header the client adds to a success that a reconciliation produced:
+/// `found; <lookup>` or `sent-again; <lookup>` (read it with
+/// [`ResponseExt::reconciliation`](crate::ResponseExt::reconciliation)).
+pub const RECONCILED_HEADER: &str = "x-digitalocean-client-reconciled";
+
+/// The value of [`RECONCILED_HEADER`] for a reconciliation (only successes carry one).
+pub(crate) fn encode_reconciliation(reconciliation: &Reconciliation) -> String {
+    let resolution = match reconciliation.resolution {
+        Resolution::Found => "found",
+        _ => "sent-again",
+    };
+    format!("{resolution}; {}", reconciliation.lookup)
+}
+
+/// The reconciliation a [`RECONCILED_HEADER`] value describes.
+pub(crate) fn decode_reconciliation(value: &str) -> Option<Reconciliation> {
+    let (resolution, lookup) = value.split_once("; ")?;
+    let resolution = match resolution {
+        "found" => Resolution::Found,
+        "sent-again" => Resolution::AbsentSentAgain,
+        _ => return None,
+    };
+    Some(Reconciliation {
+        lookup: lookup.to_string(),
+        resolution,
+    })
+}
 
 /// Marker of the fail-fast rate-limit error raised by the `pre` hook.
 pub(crate) const RATE_LIMIT_EXHAUSTED: &str = "rate limit exhausted";
@@ -36,7 +65,8 @@ pub enum ErrorKind {
     UnexpectedBody,
     /// A success response whose JSON does not have the documented shape.
     Decode,
-    /// The request did not complete: connection refused, TLS failure, timeout, reset.
+    /// No complete answer: no connection (nothing sent), or the connection broke or timed
+    /// out after the request was sent ([`Error::outcome`] tells which).
     Transport,
     /// An argument breaks a documented constraint; nothing was sent.
     InvalidArgument,
@@ -75,6 +105,11 @@ struct ErrorData {
     rate_limit: Option<RateLimit>,
     attempts: u32,
     excerpt: Option<String>,
+    outcome: Outcome,
+    /// Whether the method writes (anything but GET and HEAD).
+    write: bool,
+    transport_failure: Option<TransportFailure>,
+    reconciliation: Option<Reconciliation>,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -91,6 +126,10 @@ impl Error {
             rate_limit: None,
             attempts: 0,
             excerpt: None,
+            outcome: Outcome::NotSent,
+            write: false,
+            transport_failure: None,
+            reconciliation: None,
             source: None,
         }))
     }
@@ -140,6 +179,42 @@ impl Error {
         self.0.attempts
     }
 
+    /// What is known about whether DigitalOcean applied the request.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &digitalocean::Client, body: digitalocean::types::VolumeCreateRequest) {
+    /// match client.volumes_create().body(body).send().await.map_err(digitalocean::Error::from) {
+    ///     Ok(created) => println!("{:?}", created.volume),
+    ///     Err(error) if error.may_have_been_applied() => {
+    ///         // Do not create it again blindly: look it up first.
+    ///         eprintln!("{error}");
+    ///     }
+    ///     Err(error) => eprintln!("not created: {error}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn outcome(&self) -> Outcome {
+        self.0.outcome
+    }
+
+    /// Whether DigitalOcean may have applied the request (the outcome is
+    /// [`Unknown`](Outcome::Unknown) or [`Applied`](Outcome::Applied)).
+    pub fn may_have_been_applied(&self) -> bool {
+        self.0.outcome.may_have_been_applied()
+    }
+
+    /// How the client tried to settle a create whose outcome was unknown, and what the
+    /// lookup showed; `None` when it ran no lookup.
+    pub fn reconciliation(&self) -> Option<&Reconciliation> {
+        self.0.reconciliation.as_ref()
+    }
+
+    /// How the last attempt failed below HTTP, for errors of kind
+    /// [`Transport`](ErrorKind::Transport).
+    pub fn transport_failure(&self) -> Option<TransportFailure> {
+        self.0.transport_failure
+    }
+
     /// The start of a body that is not the documented JSON.
     pub fn body_excerpt(&self) -> Option<&str> {
         self.0.excerpt.as_deref()
@@ -161,12 +236,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self.0.kind {
             ErrorKind::RateLimitExhausted | ErrorKind::Timeout => true,
-            ErrorKind::Transport => self
-                .0
-                .source
-                .as_ref()
-                .and_then(|s| s.downcast_ref::<reqwest::Error>())
-                .is_none_or(|e| transport_failure(e, false).is_some()),
+            ErrorKind::Transport => self.0.transport_failure.is_some(),
             _ => self
                 .0
                 .status
@@ -204,10 +274,17 @@ impl fmt::Display for ErrorData {
                     write!(f, ": {excerpt:?}")?;
                 }
             }
-            ErrorKind::Transport => {
+            ErrorKind::Transport if self.outcome == Outcome::NotSent => {
                 write!(f, "cannot reach the DigitalOcean API: {}", self.message)?;
             }
             _ => f.write_str(&self.message)?,
+        }
+        // What a caller must know before sending a write again.
+        if self.write && self.outcome.may_have_been_applied() {
+            write!(f, "; {}", self.outcome)?;
+        }
+        if let Some(reconciliation) = &self.reconciliation {
+            write!(f, " (reconciliation: {reconciliation})")?;
         }
         let mut notes = Vec::new();
         if let Some(request_id) = &self.request_id {
@@ -316,33 +393,11 @@ fn excerpt(body: &[u8]) -> String {
     }
 }
 
-fn attempts_from(headers: &HeaderMap) -> u32 {
-    headers
-        .get(ATTEMPTS_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-}
-
 fn request_id_header(headers: &HeaderMap) -> Option<String> {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-}
-
-/// The chain of messages of an error, outermost first, without repeats.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    parts.join(": ")
 }
 
 impl Error {
@@ -373,38 +428,102 @@ impl Error {
         error.0.request_id = parts.request_id.or_else(|| request_id_header(headers));
         error.0.root_causes = parts.root_causes;
         error.0.rate_limit = RateLimit::from_headers(headers);
-        error.0.attempts = attempts_from(headers);
+        error.0.attempts = headers
+            .get(ATTEMPTS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        error.0.outcome = Outcome::of_status(status.as_u16());
         if !documented && let Some(body) = body.filter(|b| !b.is_empty()) {
             error.0.excerpt = Some(excerpt(body));
         }
         error
     }
 
-    fn transport(mut source: reqwest::Error) -> Self {
-        // The exec hook records the attempts of a failed call in the URL fragment (the
-        // only field a reqwest::Error lets us set; fragments are never sent).
-        let mut attempts = 1;
-        if let Some(url) = source.url_mut() {
-            if let Some(n) = url
-                .fragment()
-                .and_then(|f| f.strip_prefix("attempts="))
-                .and_then(|n| n.parse().ok())
-            {
-                attempts = n;
-            }
-            url.set_fragment(None);
-        }
+    /// A reqwest error that reached the conversion without a call record: building the
+    /// request failed (nothing sent), or a client without these hooks failed.
+    fn transport(source: reqwest::Error) -> Self {
+        let kind = crate::retry::transport_failure(&source, false);
         let mut error = Self::new(
             if source.is_builder() {
                 ErrorKind::InvalidArgument
             } else {
                 ErrorKind::Transport
             },
-            chain(&source),
+            crate::transport::chain(&source),
         );
         error.0.status = source.status();
-        error.0.attempts = attempts;
+        error.0.attempts = u32::from(!source.is_builder());
+        error.0.transport_failure = kind;
+        error.0.outcome = match kind {
+            None | Some(TransportFailure::Connect) => Outcome::NotSent,
+            Some(_) => Outcome::Unknown,
+        };
         error.0.source = Some(Box::new(source));
+        error
+    }
+
+    /// The error of a response whose body the exec hook buffered.
+    fn from_buffered(response: &reqwest::Response) -> Self {
+        let body = response
+            .extensions()
+            .get::<BufferedBody>()
+            .map(|b| b.0.clone());
+        let documented = body.as_deref().is_some_and(is_documented_error_body);
+        let parts = body.as_deref().and_then(loose_parts);
+        Self::from_response_parts(
+            response.status(),
+            response.headers(),
+            documented,
+            parts,
+            body.as_deref(),
+        )
+    }
+
+    /// The error of a call the hooks recorded.
+    fn from_record(response: &reqwest::Response, record: CallRecord) -> Self {
+        let mut error = match &record.failure {
+            Some(CallFailure::Transport {
+                kind,
+                head,
+                message,
+                source,
+            }) => {
+                let mut error = Self::new(ErrorKind::Transport, message.clone());
+                if let Some((status, headers)) = head {
+                    error.0.status = Some(*status);
+                    error.0.request_id = request_id_header(headers);
+                    error.0.rate_limit = RateLimit::from_headers(headers);
+                }
+                error.0.transport_failure = *kind;
+                error.0.source = Some(Box::new(source.clone()));
+                error
+            }
+            Some(CallFailure::RedirectedWrite { location }) => {
+                let mut error = Self::new(
+                    ErrorKind::UnexpectedBody,
+                    format!(
+                        "DigitalOcean answered the write with a redirect to {}; writes are never sent to another location",
+                        location.as_deref().unwrap_or("no location")
+                    ),
+                );
+                error.0.status = Some(response.status());
+                error.0.request_id = request_id_header(response.headers());
+                error
+            }
+            None => {
+                let mut error = Self::from_buffered(response);
+                if response.status().is_success() {
+                    // A success body that is not JSON: nothing in it can be read.
+                    error.0.kind = ErrorKind::UnexpectedBody;
+                }
+                error
+            }
+        };
+        error.0.attempts = record.attempts;
+        error.0.outcome = record.outcome;
+        error.0.write = record.write;
+        error.0.reconciliation = record.reconciliation;
         error
     }
 
@@ -459,27 +578,20 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for Error {
                 )
             }
             Generated::InvalidResponsePayload(body, source) => {
+                // Only a success status is decoded: DigitalOcean did what was asked.
                 let mut error = Self::new(ErrorKind::Decode, source.to_string());
                 error.0.excerpt = Some(excerpt(&body));
+                error.0.outcome = Outcome::Applied;
+                error.0.attempts = 1;
                 error.0.source = Some(Box::new(source));
                 error
             }
             Generated::UnexpectedResponse(response) => {
-                // The exec hook buffered the body; the post hook sends error responses here
-                // when their body is not a documented error body.
-                let body = response
-                    .extensions()
-                    .get::<BufferedBody>()
-                    .map(|b| b.0.clone());
-                let documented = body.as_deref().is_some_and(is_documented_error_body);
-                let parts = body.as_deref().and_then(loose_parts);
-                Self::from_response_parts(
-                    response.status(),
-                    response.headers(),
-                    documented,
-                    parts,
-                    body.as_deref(),
-                )
+                // The post hook sends every failed call here, with the exec hook's record.
+                match response.extensions().get::<CallRecord>().cloned() {
+                    Some(record) => Self::from_record(&response, record),
+                    None => Self::from_buffered(&response),
+                }
             }
             Generated::Custom(message) if message.starts_with(RATE_LIMIT_EXHAUSTED) => {
                 Self::new(ErrorKind::RateLimitExhausted, message)

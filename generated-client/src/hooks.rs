@@ -5,69 +5,134 @@
 //!   the policy says so;
 //! * `exec`: one tracing span per call; before each attempt the rate-limit pacing; the
 //!   attempt; retries of transient failures (never a second send of a POST that may have
-//!   reached the server, unless the policy allows it); the body is buffered so that errors
-//!   can quote it, and the number of attempts is recorded on the response;
-//! * `post`: an error status whose body is not a documented error body (an HTML page,
-//!   an empty or truncated body) becomes `UnexpectedResponse`, so the error keeps the status
-//!   and an excerpt instead of a bare decoding failure.
+//!   reached the server, unless the policy allows it); reconciliation of creates whose
+//!   outcome is unknown (see `reconcile`); a DELETE whose retry answers 404 finishes as the
+//!   success it was. It always returns a response carrying a [`CallRecord`] (attempts,
+//!   [`Outcome`], the transport failure if any), with the body buffered;
+//! * `post`: every failed call (a transport failure, an error status, a success body that
+//!   is not JSON) becomes `UnexpectedResponse`, so that `crate::Error` reads the record.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::ResponseBuilderExt;
-use reqwest::header::HeaderValue;
+use progenitor_client::{ClientHooks, OperationInfo};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, ResponseBuilderExt, StatusCode};
 use tracing::Instrument;
 
-use crate::error::{ATTEMPTS_HEADER, BufferedBody, RATE_LIMIT_EXHAUSTED, is_documented_error_body};
+use crate::error::{ATTEMPTS_HEADER, BufferedBody, RATE_LIMIT_EXHAUSTED, RECONCILED_HEADER};
+use crate::outcome::{Outcome, Reconciliation, Resolution};
 use crate::rate_limit::{Gate, RateLimit};
-use crate::retry::{self, RetryReason};
+use crate::reconcile::{Create, Verdict};
+use crate::retry::{self, RetryReason, TransportFailure};
+use crate::transport::{self, Exchange, TransportError};
 use crate::{Client, ClientState};
 
-/// The outcome of one attempt: a complete response (body read), or a transport error.
-enum Attempt {
-    Response(reqwest::Response),
-    /// The error, and whether the response headers had arrived (the body was cut).
-    Failed(reqwest::Error, bool),
+/// The facts of a finished call, attached (as an extension) to the response `exec`
+/// returns, and read by the `post` hook and by the conversion into `crate::Error`.
+#[derive(Debug, Clone)]
+pub(crate) struct CallRecord {
+    /// Attempts sent (0: none).
+    pub attempts: u32,
+    /// What is known about the effect of the call.
+    pub outcome: Outcome,
+    /// Whether the method writes (anything but GET and HEAD).
+    pub write: bool,
+    /// Why the call has no usable answer, when it has none.
+    pub failure: Option<CallFailure>,
+    /// How an unknown outcome of a create was settled.
+    pub reconciliation: Option<Reconciliation>,
 }
 
-async fn attempt_once(http: &reqwest::Client, request: reqwest::Request) -> Attempt {
-    let response = match http.execute(request).await {
-        Ok(response) => response,
-        Err(error) => return Attempt::Failed(error, false),
-    };
-    let status = response.status();
-    let version = response.version();
-    let url = response.url().clone();
-    let headers = response.headers().clone();
-    // Read the whole body inside the attempt: a connection that breaks mid-body is a
-    // transport failure like any other (and retryable for idempotent methods).
-    let body: Bytes = match response.bytes().await {
-        Ok(body) => body,
-        Err(error) => return Attempt::Failed(error, true),
-    };
-    Attempt::Response(rebuild(status, version, url, headers, body))
+/// Why a call has no usable answer.
+#[derive(Debug, Clone)]
+pub(crate) enum CallFailure {
+    /// The last attempt got no complete answer.
+    Transport {
+        kind: Option<TransportFailure>,
+        /// The status and headers, when they arrived before the body was cut.
+        head: Option<(StatusCode, HeaderMap)>,
+        message: String,
+        source: Arc<reqwest::Error>,
+    },
+    /// A write was answered with a redirect, which the client never follows.
+    RedirectedWrite { location: Option<String> },
 }
 
-/// A response with the given parts and a buffered body (kept as an extension too, so the
-/// post hook and the error conversion can read it without consuming the response).
+/// One attempt's result.
+type Attempt = Result<Exchange, TransportError>;
+
+/// What one attempt tells about the effect of the request.
+fn outcome_of(attempt: &Attempt) -> Outcome {
+    match attempt {
+        Ok(exchange) => Outcome::of_status(exchange.status.as_u16()),
+        Err(TransportError {
+            head: Some((status, _)),
+            ..
+        }) => Outcome::of_status(status.as_u16()),
+        Err(TransportError {
+            kind: None | Some(TransportFailure::Connect),
+            ..
+        }) => Outcome::NotSent,
+        Err(_) => Outcome::Unknown,
+    }
+}
+
+/// Whether "not found by the lookup" proves a create was not applied after this attempt:
+/// only when the server side ended the exchange (an answer, or a closed connection). After
+/// a timeout DigitalOcean may still be working on the request.
+fn absence_proves_not_applied(attempt: &Attempt) -> bool {
+    match attempt {
+        Ok(_) => true,
+        Err(error) => matches!(
+            error.kind,
+            Some(TransportFailure::ResetBeforeResponse | TransportFailure::BodyCut)
+        ),
+    }
+}
+
+/// The request with its attempt timeout (its own, else the client's `per_attempt`) cut so
+/// that the attempt ends by the deadline.
+pub(crate) fn bounded_by(
+    mut request: reqwest::Request,
+    per_attempt: Option<Duration>,
+    deadline: Option<Instant>,
+) -> reqwest::Request {
+    let own = request.timeout().copied().or(per_attempt);
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    let timeout = match (own, left) {
+        (Some(own), Some(left)) => Some(own.min(left)),
+        (own, left) => own.or(left),
+    };
+    *request.timeout_mut() = timeout;
+    request
+}
+
+/// A response with the given parts, the body buffered (also as an extension, so the post
+/// hook and the error conversion read it without consuming the response) and the record.
 fn rebuild(
-    status: reqwest::StatusCode,
+    status: StatusCode,
     version: reqwest::Version,
-    url: reqwest::Url,
-    headers: reqwest::header::HeaderMap,
+    url: Option<reqwest::Url>,
+    headers: HeaderMap,
     body: Bytes,
+    record: CallRecord,
 ) -> reqwest::Response {
     // Only the URL goes through the builder (reqwest keeps it in a private extension);
     // nothing fallible is set on it, and the rest is set through infallible accessors.
-    let mut response = http::Response::builder()
-        .url(url)
+    let builder = match url {
+        Some(url) => http::Response::builder().url(url),
+        None => http::Response::builder(),
+    };
+    let mut response = builder
         .body(body.clone())
         .unwrap_or_else(|_| http::Response::new(body.clone()));
     *response.status_mut() = status;
     *response.version_mut() = version;
     *response.headers_mut() = headers;
     response.extensions_mut().insert(BufferedBody(body));
+    response.extensions_mut().insert(record);
     reqwest::Response::from(response)
 }
 
@@ -132,16 +197,19 @@ impl ClientHooks<ClientState> for Client {
         let Some(BufferedBody(body)) = response.extensions().get::<BufferedBody>() else {
             return Ok(());
         };
+        let failed = response
+            .extensions()
+            .get::<CallRecord>()
+            .is_some_and(|record| record.failure.is_some());
         let status = response.status();
-        let malformed = if status.is_client_error() || status.is_server_error() {
-            !is_documented_error_body(body)
-        } else {
+        let unusable = failed
+            || !status.is_success()
             // A success body that is not even JSON (truncated, an HTML page): report the
             // status and an excerpt rather than a bare parse error. An empty body is left
             // to the generated code (204, 202 have none).
-            !body.is_empty() && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err()
-        };
-        if malformed {
+            || (!body.is_empty() && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err());
+        if unusable {
+            // Every failed call reaches crate::Error through here, with its record.
             return Err(progenitor_client::Error::UnexpectedResponse(copy_response(
                 response,
                 body.clone(),
@@ -152,12 +220,24 @@ impl ClientHooks<ClientState> for Client {
 }
 
 fn copy_response(response: &reqwest::Response, body: Bytes) -> reqwest::Response {
+    let record = response
+        .extensions()
+        .get::<CallRecord>()
+        .cloned()
+        .unwrap_or(CallRecord {
+            attempts: 1,
+            outcome: Outcome::of_status(response.status().as_u16()),
+            write: false,
+            failure: None,
+            reconciliation: None,
+        });
     rebuild(
         response.status(),
         response.version(),
-        response.url().clone(),
+        Some(response.url().clone()),
         response.headers().clone(),
         body,
+        record,
     )
 }
 
@@ -178,6 +258,30 @@ fn exhausted_message(limit: Option<&RateLimit>, reason: &str) -> String {
     format!("{RATE_LIMIT_EXHAUSTED}: {reason}{budget}; not waiting; nothing was sent")
 }
 
+/// What the call loop knows so far.
+struct CallProgress {
+    attempts: u32,
+    /// The least certain outcome of the attempts since the last proof of absence.
+    outcome: Outcome,
+    write: bool,
+    /// When the first attempt was sent.
+    first_sent: Option<Instant>,
+    reconciliation: Option<Reconciliation>,
+    started: Instant,
+}
+
+impl CallProgress {
+    fn record(&self, outcome: Outcome, failure: Option<CallFailure>) -> CallRecord {
+        CallRecord {
+            attempts: self.attempts,
+            outcome,
+            write: self.write,
+            failure,
+            reconciliation: self.reconciliation.clone(),
+        }
+    }
+}
+
 impl Client {
     async fn exec_with_retries(
         &self,
@@ -187,19 +291,31 @@ impl Client {
         let state = &self.inner;
         let policy = &state.retry;
         let rate_policy = &state.shared.rate_limit_policy;
-        let may_repeat_after_send =
-            retry::idempotent(request.method()) || policy.retries_posts_after_send();
+        let method = request.method().clone();
+        let may_repeat_after_send = retry::idempotent(&method) || policy.retries_posts_after_send();
+        let create = if state.reconcile_creates {
+            Create::of(info.operation_id, &request)
+        } else {
+            None
+        };
         let started = Instant::now();
-        // The whole call, sleeps included, fits in the policy's time budget.
+        // The whole call, sleeps and lookups included, fits in the policy's time budget.
         let deadline = started.checked_add(policy.max_elapsed());
         let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let mut attempt: u32 = 0;
+        let mut progress = CallProgress {
+            attempts: 0,
+            outcome: Outcome::NotSent,
+            write: !matches!(method, Method::GET | Method::HEAD),
+            first_sent: None,
+            reconciliation: None,
+            started,
+        };
         let mut current = request;
         let mut previous: Option<Attempt> = None;
         loop {
             // A request whose body cannot be cloned (a stream) gets exactly one attempt.
             let next = current.try_clone();
-            let last_possible = next.is_none() || attempt + 1 >= policy.max_attempts();
+            let last_possible = next.is_none() || progress.attempts + 1 >= policy.max_attempts();
 
             // Pacing and the spent budget, bounded by max_wait and the time budget: past
             // them the policy's WhenExhausted decides.
@@ -219,36 +335,119 @@ impl Client {
                     tracing::debug!(operation = info.operation_id, %reason, "not retrying under the rate limit");
                     if let Some(previous) = previous {
                         // A retry the budget does not allow: the last answer stands.
-                        return finish(previous, attempt, started);
+                        return Ok(finish(previous, &progress));
                     }
                 }
             }
-            // The last attempt is cut at the deadline, so the call never outlives it.
-            if let Some(left) = time_left() {
-                let per_attempt = current
-                    .timeout()
-                    .copied()
-                    .or(state.shared.request_timeout)
-                    .map_or(left, |t| t.min(left));
-                *current.timeout_mut() = Some(per_attempt);
-            }
+            // The attempt is cut at the deadline, so the call never outlives it.
+            let sending = bounded_by(current, state.shared.request_timeout, deadline);
 
-            attempt += 1;
-            let outcome = attempt_once(self.client(), current).await;
-            let reason: Option<RetryReason> = match &outcome {
-                Attempt::Response(response) => {
-                    if let Some(limit) = RateLimit::from_headers(response.headers()) {
-                        state.shared.rate_limit.observe(limit);
-                    }
-                    retry::retryable_status(response.status().as_u16())
-                }
-                Attempt::Failed(error, after_headers) => {
-                    retry::transport_failure(error, *after_headers)
-                        .filter(|kind| policy.retries_transport_failure(*kind))
-                        .map(RetryReason::Transport)
-                }
+            progress.attempts += 1;
+            progress.first_sent.get_or_insert_with(Instant::now);
+            let attempt = transport::send(self, sending).await;
+            let headers = match &attempt {
+                Ok(exchange) => Some(&exchange.headers),
+                Err(error) => error.head.as_ref().map(|(_, headers)| headers),
             };
+            if let Some(limit) = headers.and_then(RateLimit::from_headers) {
+                state.shared.rate_limit.observe(limit);
+            }
+            let this_outcome = outcome_of(&attempt);
 
+            // A DELETE that may have been applied by an earlier attempt and now answers
+            // 404 has done its job: report the documented success.
+            let attempt = match attempt {
+                Ok(exchange)
+                    if method == Method::DELETE
+                        && progress.outcome.may_have_been_applied()
+                        && exchange.status == StatusCode::NOT_FOUND =>
+                {
+                    let status = crate::validation::success_status(info.operation_id);
+                    tracing::info!(
+                        operation = info.operation_id,
+                        attempts = progress.attempts,
+                        "a retried DELETE answered 404 after an attempt that may have applied it: reporting success"
+                    );
+                    let success = Exchange {
+                        status: StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT),
+                        body: Bytes::new(),
+                        ..exchange
+                    };
+                    return Ok(finish_with(Ok(success), &progress, Outcome::Applied));
+                }
+                other => other,
+            };
+            progress.outcome = progress.outcome.max(this_outcome);
+
+            // A create that may have been applied, without a usable answer, is settled by
+            // looking it up (a 5xx, or a broken exchange; a complete 2xx needs nothing).
+            let unsettled = match &attempt {
+                Ok(_) => this_outcome == Outcome::Unknown,
+                Err(_) => this_outcome.may_have_been_applied(),
+            };
+            if let Some(create) = &create
+                && unsettled
+            {
+                let lookup = create.describe_lookup();
+                let sent = progress.first_sent.unwrap_or(started);
+                let verdict = self.look_up(create, sent, deadline).await;
+                let resolution = match verdict {
+                    Verdict::Found(body, headers) => {
+                        progress.reconciliation = Some(Reconciliation {
+                            lookup,
+                            resolution: Resolution::Found,
+                        });
+                        log_reconciliation(info.operation_id, &progress);
+                        let status = crate::validation::success_status(info.operation_id);
+                        let found = Exchange {
+                            status: StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+                            version: reqwest::Version::HTTP_11,
+                            url: match &attempt {
+                                Ok(exchange) => exchange.url.clone(),
+                                Err(error) => error.error.url().cloned(),
+                            },
+                            headers: rate_limit_headers(&headers),
+                            body,
+                        };
+                        return Ok(finish_with(Ok(found), &progress, Outcome::Applied));
+                    }
+                    Verdict::Absent if this_outcome == Outcome::Applied => Resolution::Unsettled(
+                        "DigitalOcean accepted the create, but the lookup does not show it yet".into(),
+                    ),
+                    Verdict::Absent if absence_proves_not_applied(&attempt) => {
+                        // Nothing any attempt sent was applied.
+                        progress.outcome = Outcome::Rejected;
+                        let can_resend = !last_possible
+                            && time_left().is_none_or(|left| left > Duration::ZERO);
+                        if can_resend && let Some(next) = next {
+                            progress.reconciliation = Some(Reconciliation {
+                                lookup,
+                                resolution: Resolution::AbsentSentAgain,
+                            });
+                            log_reconciliation(info.operation_id, &progress);
+                            previous = Some(attempt);
+                            current = next;
+                            continue;
+                        }
+                        Resolution::Absent
+                    }
+                    Verdict::Absent => Resolution::Unsettled(
+                        "the lookup found nothing yet, but the attempt timed out and DigitalOcean may still be processing it".into(),
+                    ),
+                    Verdict::Unsettled(reason) => Resolution::Unsettled(reason),
+                };
+                progress.reconciliation = Some(Reconciliation { lookup, resolution });
+                log_reconciliation(info.operation_id, &progress);
+                return Ok(finish(attempt, &progress));
+            }
+
+            let reason: Option<RetryReason> = match &attempt {
+                Ok(exchange) => retry::retryable_status(exchange.status.as_u16()),
+                Err(error) => error
+                    .kind
+                    .filter(|kind| policy.retries_transport_failure(*kind))
+                    .map(RetryReason::Transport),
+            };
             let delay = reason.and_then(|reason| {
                 if last_possible {
                     return None;
@@ -257,9 +456,9 @@ impl Client {
                     tracing::debug!(operation = info.operation_id, %reason, "not retrying: the request may have reached the server");
                     return None;
                 }
-                let asked = match &outcome {
-                    Attempt::Response(response) => retry::server_delay(response.headers()),
-                    Attempt::Failed(..) => None,
+                let asked = match &attempt {
+                    Ok(exchange) => retry::server_delay(&exchange.headers),
+                    Err(_) => None,
                 };
                 if let Some(asked) = asked
                     && asked > rate_policy.max_wait()
@@ -267,7 +466,8 @@ impl Client {
                     tracing::debug!(operation = info.operation_id, %reason, "not retrying: the server asks for a longer wait than max_wait");
                     return None;
                 }
-                let delay = asked.unwrap_or_else(|| policy.backoff(attempt, retry::random()));
+                let delay =
+                    asked.unwrap_or_else(|| policy.backoff(progress.attempts, retry::random()));
                 if time_left().is_some_and(|left| delay >= left) {
                     tracing::debug!(operation = info.operation_id, %reason, "not retrying: the time budget would be exceeded");
                     return None;
@@ -276,48 +476,125 @@ impl Client {
             });
 
             let (Some((reason, delay)), Some(next)) = (delay, next) else {
-                return finish(outcome, attempt, started);
+                return Ok(finish(attempt, &progress));
             };
             tracing::warn!(
                 operation = info.operation_id,
-                attempt,
+                attempt = progress.attempts,
                 reason = %reason,
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 "retrying DigitalOcean request"
             );
-            previous = Some(outcome);
+            previous = Some(attempt);
             tokio::time::sleep(delay).await;
             current = next;
         }
     }
 }
 
-/// Records the outcome on the span and on what is returned: the number of attempts as a
-/// response header, or in the URL fragment of a transport error.
-fn finish(outcome: Attempt, attempts: u32, started: Instant) -> reqwest::Result<reqwest::Response> {
+/// The rate-limit headers of a lookup response, for the response made from it.
+fn rate_limit_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    for name in ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"] {
+        for value in headers.get_all(name) {
+            kept.append(name, value.clone());
+        }
+    }
+    kept
+}
+
+fn log_reconciliation(operation_id: &str, progress: &CallProgress) {
+    if let Some(reconciliation) = &progress.reconciliation {
+        tracing::warn!(
+            operation = operation_id,
+            attempts = progress.attempts,
+            lookup = %reconciliation.lookup,
+            resolution = ?reconciliation.resolution,
+            "reconciled a create whose outcome was unknown"
+        );
+    }
+}
+
+/// The call's result with the outcome the loop accumulated.
+fn finish(attempt: Attempt, progress: &CallProgress) -> reqwest::Response {
+    finish_with(attempt, progress, progress.outcome)
+}
+
+/// Records the call on the span and on the response `exec` returns.
+fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> reqwest::Response {
     let span = tracing::Span::current();
-    span.record("attempt", attempts);
-    span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-    match outcome {
-        Attempt::Response(mut response) => {
-            span.record("status", response.status().as_u16());
-            if let Some(request_id) = response
-                .headers()
+    span.record("attempt", progress.attempts);
+    span.record(
+        "elapsed_ms",
+        u64::try_from(progress.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    );
+    match attempt {
+        Ok(mut exchange) => {
+            span.record("status", exchange.status.as_u16());
+            if let Some(request_id) = exchange
+                .headers
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
             {
                 span.record("request_id", request_id);
             }
-            response
-                .headers_mut()
-                .insert(ATTEMPTS_HEADER, HeaderValue::from(attempts));
-            Ok(response)
-        }
-        Attempt::Failed(mut error, _) => {
-            if let Some(url) = error.url_mut() {
-                url.set_fragment(Some(&format!("attempts={attempts}")));
+            // ResponseValue keeps only the headers, so a success tells its attempts and
+            // reconciliation there.
+            exchange
+                .headers
+                .insert(ATTEMPTS_HEADER, HeaderValue::from(progress.attempts));
+            if let Some(reconciliation) = &progress.reconciliation
+                && let Ok(value) =
+                    HeaderValue::from_str(&crate::error::encode_reconciliation(reconciliation))
+            {
+                exchange.headers.insert(RECONCILED_HEADER, value);
             }
-            Err(error)
+            let failure = (progress.write && exchange.status.is_redirection()).then(|| {
+                CallFailure::RedirectedWrite {
+                    location: exchange
+                        .headers
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string),
+                }
+            });
+            let record = progress.record(outcome, failure);
+            rebuild(
+                exchange.status,
+                exchange.version,
+                exchange.url,
+                exchange.headers,
+                exchange.body,
+                record,
+            )
+        }
+        Err(error) => {
+            let message = error.to_string();
+            let url = error.error.url().cloned();
+            let (status, headers) = error
+                .head
+                .clone()
+                .unwrap_or((StatusCode::BAD_GATEWAY, HeaderMap::new()));
+            if let Some(request_id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+                span.record("request_id", request_id);
+            }
+            let record = progress.record(
+                outcome,
+                Some(CallFailure::Transport {
+                    kind: error.kind,
+                    head: error.head,
+                    message,
+                    source: Arc::new(error.error),
+                }),
+            );
+            rebuild(
+                status,
+                reqwest::Version::HTTP_11,
+                url,
+                headers,
+                Bytes::new(),
+                record,
+            )
         }
     }
 }

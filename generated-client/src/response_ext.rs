@@ -1,10 +1,10 @@
-//! What every response tells besides its body: the rate limit, the request id, and how
-//! many attempts the call took.
+//! What every response tells besides its body: the rate limit, the request id, how many
+//! attempts the call took, and whether a lost answer was reconciled.
 
 use progenitor_client::ResponseValue;
 
-use crate::RateLimit;
-use crate::error::ATTEMPTS_HEADER;
+use crate::error::{ATTEMPTS_HEADER, RECONCILED_HEADER, decode_reconciliation};
+use crate::{RateLimit, Reconciliation};
 
 /// Reads the metadata of a response returned by any operation.
 ///
@@ -24,6 +24,9 @@ pub trait ResponseExt {
     fn request_id(&self) -> Option<&str>;
     /// How many attempts the call took (1 without retries).
     fn attempts(&self) -> u32;
+    /// How the client settled a create whose answer was lost: found by a lookup, or proved
+    /// absent and sent again. `None` for a call that needed no reconciliation.
+    fn reconciliation(&self) -> Option<Reconciliation>;
 }
 
 impl<T> ResponseExt for ResponseValue<T> {
@@ -43,5 +46,12 @@ impl<T> ResponseExt for ResponseValue<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(1)
+    }
+
+    fn reconciliation(&self) -> Option<Reconciliation> {
+        self.headers()
+            .get(RECONCILED_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(decode_reconciliation)
     }
 }

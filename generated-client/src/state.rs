@@ -39,6 +39,9 @@ pub(crate) struct Shared {
     /// The HTTP client's timeout of one attempt, so the call can shorten the last one to
     /// fit its time budget (`None`: unknown, e.g. a client built by hand).
     pub(crate) request_timeout: Option<std::time::Duration>,
+    /// `Bearer <token>`, marked sensitive, sent only to the base URL's origin (a client
+    /// built by hand may carry it in its HTTP client's default headers instead).
+    pub(crate) authorization: Option<reqwest::header::HeaderValue>,
 }
 
 /// The state of a [`Client`](crate::Client): policies and shared rate-limit tracking.
@@ -50,6 +53,8 @@ pub struct ClientState {
     /// Per handle: [`Client::with_retry_policy`](crate::Client::with_retry_policy) makes a
     /// handle with another policy that still shares the rate-limit state.
     pub(crate) retry: RetryPolicy,
+    /// Per handle: whether creates whose outcome is unknown are looked up (default on).
+    pub(crate) reconcile_creates: bool,
 }
 
 impl ClientState {
@@ -64,15 +69,22 @@ impl ClientState {
                 pages,
                 rate_limit: RateLimitTracker::default(),
                 request_timeout: None,
+                authorization: None,
             }),
             retry,
+            reconcile_creates: true,
         }
     }
 
-    /// The same state, knowing the HTTP client's per-attempt timeout.
-    pub(crate) fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
+    /// The same state, knowing the HTTP client's per-attempt timeout and the token.
+    pub(crate) fn with_transport(
+        mut self,
+        timeout: std::time::Duration,
+        authorization: reqwest::header::HeaderValue,
+    ) -> Self {
         if let Some(shared) = Arc::get_mut(&mut self.shared) {
             shared.request_timeout = Some(timeout);
+            shared.authorization = Some(authorization);
         }
         self
     }
@@ -92,6 +104,7 @@ impl fmt::Debug for ClientState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientState")
             .field("retry", &self.retry)
+            .field("reconcile_creates", &self.reconcile_creates)
             .field("rate_limit_policy", &self.shared.rate_limit_policy)
             .field("pages", &self.shared.pages)
             .field("latest_rate_limit", &self.shared.rate_limit.latest())

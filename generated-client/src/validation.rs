@@ -48,6 +48,7 @@ pub(crate) struct OperationRules {
     pub path: &'static str,
     pub parameters: &'static [ParameterRule],
     pub body: &'static [BodyRule],
+    pub success_status: u16,
 }
 
 impl fmt::Display for Rule {
@@ -136,6 +137,11 @@ fn rules_of(operation_id: &str) -> Option<&'static OperationRules> {
     crate::request_rules::OPERATION_RULES
         .iter()
         .find(|rules| rules.operation_id == operation_id)
+}
+
+/// The documented success status of an operation (from the document; 200 if unknown).
+pub(crate) fn success_status(operation_id: &str) -> u16 {
+    rules_of(operation_id).map_or(200, |rules| rules.success_status)
 }
 
 /// The rule, as text, of a parameter called `name` in any operation (parameters with the

@@ -92,7 +92,7 @@ async fn honours_retry_after_on_429() {
 }
 
 #[tokio::test]
-async fn a_500_on_post_is_not_retried_and_the_server_sees_one_request() {
+async fn a_500_on_post_without_reconciliation_is_not_retried_and_says_it_may_have_been_applied() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v2/tags"))
@@ -105,7 +105,7 @@ async fn a_500_on_post_is_not_retried_and_the_server_sees_one_request() {
         .mount(&server)
         .await;
 
-    let client = support::client(&server.uri());
+    let client = support::client(&server.uri()).with_reconcile_creates(false);
     let error: digitalocean::Error = client
         .tags_create()
         .body(tag_create_body())
@@ -115,6 +115,14 @@ async fn a_500_on_post_is_not_retried_and_the_server_sees_one_request() {
         .into();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(500));
     assert_eq!(error.attempts(), 1);
+    assert_eq!(error.outcome(), digitalocean::Outcome::Unknown);
+    assert!(error.reconciliation().is_none());
+    assert!(
+        error
+            .to_string()
+            .contains("the request was sent; DigitalOcean may have applied it"),
+        "{error}"
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
