@@ -22,4 +22,4 @@ mod server;
 
 pub use budget::Limits;
 pub use model::SECOND_PROJECT_ID;
-pub use server::{Exchange, FakeServer, FakeServerBuilder, Fault, Knobs};
+pub use server::{Exchange, FakeServer, FakeServerBuilder, Fault, Inventory, Knobs};

@@ -427,6 +427,19 @@ async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next:
     response
 }
 
+/// The resources a [`FakeServer`] holds at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Tag names.
+    pub tags: Vec<String>,
+    /// Droplets: id, name, tags.
+    pub droplets: Vec<(u64, String, Vec<String>)>,
+    /// Volumes: id, name, region slug.
+    pub volumes: Vec<(String, String, String)>,
+    /// Volume snapshots: id, name, volume id.
+    pub volume_snapshots: Vec<(String, String, String)>,
+}
+
 /// Configures a [`FakeServer`] before it starts.
 #[derive(Debug, Clone, Default)]
 pub struct FakeServerBuilder {
@@ -634,6 +647,29 @@ impl FakeServer {
     /// The most requests the server was handling at the same time so far.
     pub fn max_concurrent_requests(&self) -> u64 {
         self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// What the fake holds now: for comparing with what a client was told.
+    pub fn inventory(&self) -> Inventory {
+        let store = self.state.store();
+        Inventory {
+            tags: store.tags.keys().cloned().collect(),
+            droplets: store
+                .droplets
+                .values()
+                .map(|d| (d.id, d.name.clone(), d.tags.clone()))
+                .collect(),
+            volumes: store
+                .volumes
+                .iter()
+                .map(|v| (v.id.clone(), v.name.clone(), v.region.clone()))
+                .collect(),
+            volume_snapshots: store
+                .volume_snapshots
+                .iter()
+                .map(|s| (s.id.clone(), s.name.clone(), s.volume_id.clone()))
+                .collect(),
+        }
     }
 
     /// Every exchange so far (only with [`FakeServerBuilder::record`]).
