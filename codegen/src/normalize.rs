@@ -16,7 +16,7 @@ use crate::open_enums::{self, OpenEnum};
 pub type Pass = (&'static str, fn(&mut Value) -> Result<()>);
 
 /// The passes, in the order they run.
-pub const PASSES: [Pass; 6] = [
+pub const PASSES: [Pass; 7] = [
     ("unify_error_bodies", unify_error_bodies),
     (
         "replace_default_with_error_ranges",
@@ -32,6 +32,10 @@ pub const PASSES: [Pass; 6] = [
         make_descriptions_rustdoc_safe,
     ),
     ("check_single_success_body", check_single_success_body),
+    (
+        "accept_null_for_optional_arrays",
+        accept_null_for_optional_arrays,
+    ),
 ];
 
 /// The document after every pass, and the enums the client renders as open enums.
@@ -511,6 +515,73 @@ fn rustdoc_safe(text: &str) -> String {
     BARE_URL.replace_all(&text, "$1<$2>").into_owned()
 }
 
+/// typify decodes an optional array as `Vec<T>` with `#[serde(default)]`: a missing key
+/// is an empty list, but a `null` fails the whole response, and DigitalOcean sends `null`
+/// for empty lists in places. typify has no attribute for "null means empty", so this pass
+/// marks every optional (not `required`) array property `nullable`: typify then generates
+/// `Option<Vec<T>>`, and `null` decodes as `None` (absent) like a missing key. Optional
+/// objects already decode `null` as `None`; required properties keep their type, since the
+/// document promises them. The wire format is unchanged.
+pub fn accept_null_for_optional_arrays(document: &mut Value) -> Result<()> {
+    fn visit(schema: &mut Value) {
+        let Some(map) = schema.as_object_mut() else {
+            return;
+        };
+        let required: BTreeSet<String> = map
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        if let Some(properties) = map.get_mut("properties").and_then(Value::as_object_mut) {
+            for (name, property) in properties.iter_mut() {
+                if !required.contains(name)
+                    && let Some(property) = property.as_object_mut()
+                    && property.get("type").and_then(Value::as_str) == Some("array")
+                {
+                    property.insert("nullable".into(), Value::Bool(true));
+                }
+            }
+        }
+        for (key, child) in map.iter_mut() {
+            match key.as_str() {
+                "properties" => {
+                    if let Some(properties) = child.as_object_mut() {
+                        properties.values_mut().for_each(visit);
+                    }
+                }
+                "items" | "additionalProperties" | "not" => visit(child),
+                "allOf" | "oneOf" | "anyOf" => {
+                    if let Some(branches) = child.as_array_mut() {
+                        branches.iter_mut().for_each(visit);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.values_mut().for_each(visit);
+    }
+    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut() {
+            for method in METHODS {
+                let Some(operation) = item.get_mut(method).and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                operation_media_schemas(operation)
+                    .into_iter()
+                    .for_each(visit);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// progenitor generates one success type per operation and asserts that every 2xx response
 /// has the same body (or none). It cannot be adapted without changing the API surface, so
 /// this pass only turns the assertion into a message that names the operation.
@@ -585,6 +656,30 @@ mod tests {
         );
         let once = rustdoc_safe("See https://x.test/a, and `<b>`.");
         assert_eq!(rustdoc_safe(&once), once, "applying twice changes nothing");
+    }
+
+    #[test]
+    fn only_optional_arrays_become_nullable() {
+        let mut document = json!({"components": {"schemas": {"Page": {
+            "type": "object",
+            "required": ["must"],
+            "properties": {
+                "must": {"type": "array", "items": {"type": "string"}},
+                "may": {"type": "array", "items": {"type": "object", "properties": {
+                    "inner": {"type": "array", "items": {"type": "string"}}
+                }}},
+                "object": {"type": "object"}
+            }
+        }}}});
+        accept_null_for_optional_arrays(&mut document).unwrap();
+        let page = &document["components"]["schemas"]["Page"]["properties"];
+        assert_eq!(page["must"].get("nullable"), None);
+        assert_eq!(page["may"]["nullable"], json!(true));
+        assert_eq!(
+            page["may"]["items"]["properties"]["inner"]["nullable"],
+            json!(true)
+        );
+        assert_eq!(page["object"].get("nullable"), None);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct PaginatedOperation {
     pub items_field: String,
     /// Whether the items are the values of a map (keyed by id) rather than an array.
     pub items_are_map: bool,
+    /// Whether the array of items is nullable (`Option<Vec<_>>`; `None` is an empty page).
+    pub items_nullable: bool,
     /// The component schema of one item.
     pub item_type: String,
     /// The error body type of the operation (in the normalized document).
@@ -102,15 +104,17 @@ pub fn collect(document: &Value) -> Result<Vec<PaginatedOperation>> {
                 if name == "links" || name == "meta" {
                     continue;
                 }
+                let nullable = schema.get("nullable").and_then(Value::as_bool) == Some(true);
                 if schema.get("type").and_then(Value::as_str) == Some("array") {
                     if let Some(item) = component_name(&schema["items"]) {
-                        candidates.push((name.clone(), false, item));
+                        candidates.push((name.clone(), false, nullable, item));
                     }
                 } else if let Some(item) = component_name(&schema["additionalProperties"]) {
-                    candidates.push((name.clone(), true, item));
+                    candidates.push((name.clone(), true, nullable, item));
                 }
             }
-            let [(items_field, items_are_map, item_type)] = candidates.as_slice() else {
+            let [(items_field, items_are_map, items_nullable, item_type)] = candidates.as_slice()
+            else {
                 return Err(problem(format!(
                     "the page {page_type} must have exactly one array (or map) of items besides links and meta; found {}",
                     candidates.len()
@@ -127,6 +131,7 @@ pub fn collect(document: &Value) -> Result<Vec<PaginatedOperation>> {
                 page_type,
                 items_field: items_field.clone(),
                 items_are_map: *items_are_map,
+                items_nullable: *items_nullable,
                 item_type: item_type.clone(),
                 error_type,
                 has_links: properties.contains_key("links"),
@@ -148,10 +153,11 @@ pub fn render(operations: &[PaginatedOperation]) -> TokenStream {
         let error = Ident::new(&op.error_type, Span::call_site());
         let field = Ident::new(&op.items_field, Span::call_site());
         let operation_id = &op.operation_id;
-        let items = if op.items_are_map {
-            quote! { page.#field.into_values().collect() }
-        } else {
-            quote! { page.#field }
+        let items = match (op.items_are_map, op.items_nullable) {
+            (true, false) => quote! { page.#field.into_values().collect() },
+            (true, true) => quote! { page.#field.unwrap_or_default().into_values().collect() },
+            (false, false) => quote! { page.#field },
+            (false, true) => quote! { page.#field.unwrap_or_default() },
         };
         let total = if op.meta_required {
             quote! { Some(page.meta.total) }

@@ -54,7 +54,7 @@ async fn drive_every_operation(client: &Client, fake: &FakeServer) -> Result<(),
         panic!("one name gives one Droplet");
     };
     assert_eq!(single.droplet.status, DropletStatus::New);
-    assert_eq!(single.links.actions.len(), 1);
+    assert_eq!(single.links.actions.as_ref().map_or(0, Vec::len), 1);
     let web1 = single.droplet.id;
 
     let many = client
@@ -73,7 +73,7 @@ async fn drive_every_operation(client: &Client, fake: &FakeServer) -> Result<(),
     let listed = client.droplets_list().tag_name("team:web").send().await?;
     assert_eq!(listed.meta.total, 1);
     assert_eq!(
-        listed.droplets[0].status,
+        listed.droplets.as_ref().unwrap()[0].status,
         DropletStatus::Active,
         "a Droplet is active once read"
     );
@@ -95,7 +95,13 @@ async fn drive_every_operation(client: &Client, fake: &FakeServer) -> Result<(),
         .per_page(2u64)
         .send()
         .await?;
-    assert_eq!((kernels.kernels.len(), kernels.meta.total), (2, 3));
+    assert_eq!(
+        (
+            kernels.kernels.as_ref().map_or(0, Vec::len),
+            kernels.meta.total
+        ),
+        (2, 3)
+    );
     assert!(
         kernels
             .links
@@ -236,7 +242,10 @@ async fn drive_every_operation(client: &Client, fake: &FakeServer) -> Result<(),
         .await?;
     let tags = client.tags_list().send().await?;
     assert!(
-        tags.tags.iter().any(|t| t.name.as_deref() == Some("batch")),
+        tags.tags
+            .iter()
+            .flatten()
+            .any(|t| t.name.as_deref() == Some("batch")),
         "tags given at creation exist"
     );
 
@@ -246,6 +255,7 @@ async fn drive_every_operation(client: &Client, fake: &FakeServer) -> Result<(),
         default
             .resources
             .iter()
+            .flatten()
             .any(|r| r.urn.as_deref() == Some(&format!("do:droplet:{web1}")))
     );
     let assigned = client
@@ -260,6 +270,7 @@ async fn drive_every_operation(client: &Client, fake: &FakeServer) -> Result<(),
         assigned
             .resources
             .iter()
+            .flatten()
             .find(|r| r.urn.as_deref() == Some(urn))
             .and_then(|r| r.status.clone())
     };
@@ -287,6 +298,7 @@ async fn drive_every_operation(client: &Client, fake: &FakeServer) -> Result<(),
     assert!(
         back.resources
             .iter()
+            .flatten()
             .any(|r| r.status == Some(ProjectResourceStatus::Assigned))
     );
 
@@ -307,8 +319,8 @@ async fn drive_every_operation(client: &Client, fake: &FakeServer) -> Result<(),
         .droplet_id(attached.droplet.id)
         .send()
         .await?;
-    assert_eq!(associated.volumes.len(), 1);
-    assert_eq!(associated.volume_snapshots.len(), 1);
+    assert_eq!(associated.volumes.as_ref().map_or(0, Vec::len), 1);
+    assert_eq!(associated.volume_snapshots.as_ref().map_or(0, Vec::len), 1);
     client
         .droplets_destroy_with_associated_resources_selective()
         .droplet_id(attached.droplet.id)
@@ -335,7 +347,12 @@ async fn drive_every_operation(client: &Client, fake: &FakeServer) -> Result<(),
         )
         .await?;
     assert!(status.completed_at.is_some());
-    assert_eq!(status.resources.map(|r| r.volumes.len()), Some(1));
+    assert_eq!(
+        status
+            .resources
+            .map(|r| r.volumes.as_ref().map_or(0, Vec::len)),
+        Some(1)
+    );
     client
         .droplets_destroy_retry_with_associated_resources()
         .droplet_id(attached.droplet.id)

@@ -79,7 +79,10 @@ async fn hook_overhead() {
         .send()
         .await
         .expect("a page")
-        .droplets[0]
+        .into_inner()
+        .droplets
+        .and_then(|d| d.into_iter().next())
+        .expect("a seeded Droplet")
         .id;
     let raw = reqwest::Client::new();
     let url = format!("{}/v2/droplets/{droplet}", fake.url());

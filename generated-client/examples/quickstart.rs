@@ -162,6 +162,7 @@ pub async fn tour(client: &Client, project_id: &str) -> Result {
     let statuses: Vec<String> = assigned
         .resources
         .iter()
+        .flatten() // `None` when the API sends `null` for an empty list
         .filter_map(|r| Some(format!("{} {}", r.urn.as_deref()?, r.status.as_ref()?)))
         .collect();
     step(7, "Assign to a project", statuses.join(", "));
@@ -219,10 +220,10 @@ async fn read_only(client: &Client) -> Result {
         format!(
             "{} Droplets ({} on the first page)",
             droplets.meta.total,
-            droplets.droplets.len()
+            droplets.droplets.as_ref().map_or(0, Vec::len)
         ),
     );
-    for droplet in droplets.droplets.iter().take(5) {
+    for droplet in droplets.droplets.iter().flatten().take(5) {
         println!(
             "   - {} {} ({}, {})",
             droplet.id, droplet.name, droplet.size_slug, droplet.status

@@ -30,8 +30,6 @@ use crate::{Client, types};
 
 /// The slack on "created after the request was sent".
 const CLOCK_SLACK: Duration = Duration::from_secs(2);
-/// Tries of one lookup request (transport failures, 429 and 5xx are tried again).
-const LOOKUP_TRIES: u32 = 4;
 /// Pages of a list read at most while looking for a snapshot.
 const MAX_PAGES: u32 = 20;
 
@@ -280,6 +278,7 @@ impl Client {
                     let mut matches: Vec<types::Droplet> = page
                         .value
                         .droplets
+                        .unwrap_or_default()
                         .into_iter()
                         .filter(|d| {
                             &d.name == name
@@ -308,9 +307,7 @@ impl Client {
                         names.len()
                     )));
                 }
-                let links = types::DropletCreateLinks {
-                    actions: Vec::new(),
-                };
+                let links = types::DropletCreateLinks { actions: None };
                 let body = if *multiple {
                     to_json(&types::DropletCreateMultipleResponse {
                         droplets: found,
@@ -342,6 +339,7 @@ impl Client {
                     matches.extend(
                         page.value
                             .snapshots
+                            .unwrap_or_default()
                             .into_iter()
                             .filter(|s| &s.name == name && s.created_at >= since),
                     );
@@ -376,8 +374,8 @@ impl Client {
         }
     }
 
-    /// One GET of a lookup, tried again after transport failures, 429 and 5xx within the
-    /// deadline. `Ok(None)` for a 404.
+    /// One GET of a lookup, tried again after transport failures, 429 and 5xx as often as
+    /// the retry policy allows a GET, within the deadline. `Ok(None)` for a 404.
     async fn get_json<T: DeserializeOwned>(
         &self,
         path_and_query: &str,
@@ -385,9 +383,10 @@ impl Client {
     ) -> Result<Option<Page<T>>, String> {
         let url = format!("{}{path_and_query}", self.baseurl);
         let mut last_problem = String::new();
-        for try_number in 0..LOOKUP_TRIES {
+        let policy = &self.inner.retry;
+        for try_number in 0..policy.max_attempts() {
             if try_number > 0 {
-                let pause = Duration::from_millis(100u64 << try_number.min(6));
+                let pause = policy.backoff(try_number, crate::retry::random());
                 if deadline.is_some_and(|d| Instant::now() + pause >= d) {
                     break;
                 }

@@ -150,12 +150,12 @@ fn every_request_example_decodes_into_the_body_type_of_its_builder() {
     assert_eq!(single.name, "example.com");
     assert_eq!(
         single.ssh_keys,
-        vec![
+        Some(vec![
             types::SshKeyIdOrFingerprint::Id(289794),
             types::SshKeyIdOrFingerprint::Fingerprint(
                 "3b:16:e4:bf:8b:00:8b:b8:59:8c:a9:d3:f0:19:fa:45".into()
             ),
-        ]
+        ])
     );
 }
 

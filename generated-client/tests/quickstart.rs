@@ -26,6 +26,7 @@ async fn the_quickstart_tour_runs_against_the_fake() {
     assert!(
         tags.tags
             .iter()
+            .flatten()
             .all(|t| t.name.as_deref() != Some("quickstart-web"))
     );
     let volumes = client.volumes_list().send().await.unwrap();

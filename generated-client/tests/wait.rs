@@ -69,7 +69,7 @@ async fn returns_the_status_as_soon_as_failures_are_reported() {
     assert_eq!(status.failures, Some(1));
     assert!(status.completed_at.is_none());
     assert_eq!(
-        status.resources.unwrap().volumes[0]
+        status.resources.unwrap().volumes.unwrap()[0]
             .error_message
             .as_deref(),
         Some("volume is attached")

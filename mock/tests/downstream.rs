@@ -14,9 +14,11 @@ async fn running_web_droplets(client: &Client) -> Result<Vec<String>, Error> {
         .per_page(200u64)
         .send()
         .await?;
+    // An empty page may come as `null`: the list is then `None`.
     let mut names: Vec<String> = page
         .droplets
         .iter()
+        .flatten()
         .filter(|droplet| droplet.status == types::DropletStatus::Active)
         .map(|droplet| droplet.name.clone())
         .collect();
@@ -49,7 +51,7 @@ async fn lists_only_the_running_web_droplets() {
     let mock = server.droplets_list(|when, then| {
         when.tag_name(&"web".parse::<types::TagName>().unwrap());
         then.ok(&types::DropletList {
-            droplets: vec![
+            droplets: Some(vec![
                 droplet(3, "web-c", types::DropletStatus::Active),
                 droplet(1, "web-a", types::DropletStatus::Active),
                 droplet(2, "web-b", types::DropletStatus::Off),
@@ -58,7 +60,7 @@ async fn lists_only_the_running_web_droplets() {
                     "web-d",
                     types::DropletStatus::Unknown("migrating".into()),
                 ),
-            ],
+            ]),
             links: None,
             meta: types::Meta { total: 4 },
         });
