@@ -1,5 +1,5 @@
 //! Tracing: one span per request with the operation, method, path, status, request id,
-//! attempts and elapsed time; an event per retry; never the token. Alone in its test binary:
+//! attempts and elapsed time; an event per retry and per reconciliation; never the token. Alone in its test binary:
 //! tracing caches per call site whether anyone listens, and a test without a subscriber
 //! running first on another thread would disable the span for this one.
 
@@ -65,6 +65,24 @@ async fn traces_name_the_request_and_never_contain_the_token() {
     });
     client.tags_list().send().await.unwrap();
 
+    // A create whose answer is a proxy's 503: the reconciliation is traced.
+    Mock::given(method("POST"))
+        .and(path("/v2/tags"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("<html>503</html>"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/tags/traced"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"tag": {"name": "traced"}})),
+        )
+        .mount(&server)
+        .await;
+    let body: digitalocean::types::TagCreate =
+        serde_json::from_value(serde_json::json!({"name": "traced"})).unwrap();
+    client.tags_create().body(body).send().await.unwrap();
+
     let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(output.contains("digitalocean.request"), "{output}");
     assert!(
@@ -79,6 +97,12 @@ async fn traces_name_the_request_and_never_contain_the_token() {
         "{output}"
     );
     assert!(output.contains("attempt=2"), "{output}");
+    assert!(
+        output.contains("reconciled a create whose outcome was unknown"),
+        "{output}"
+    );
+    assert!(output.contains("lookup=GET /v2/tags/traced"), "{output}");
+    assert!(output.contains("resolution=Found"), "{output}");
     assert!(
         !output.contains(support::TOKEN),
         "the token leaked into traces: {output}"
