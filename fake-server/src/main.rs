@@ -28,9 +28,21 @@ struct Args {
     /// Share of requests answered 503 (0.0–1.0).
     #[arg(long, default_value_t = 0.0)]
     error_rate: f64,
-    /// Share of requests whose connection is dropped (0.0–1.0).
+    /// Share of requests whose connection is dropped before they are applied (0.0–1.0).
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
+    /// Share of requests applied whose connection then closes without an answer (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    lost_after_apply_rate: f64,
+    /// Share of requests applied whose response body is then cut (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    cut_body_after_apply_rate: f64,
+    /// Share of requests applied and then answered with a proxy's HTML 503 (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    html_503_after_apply_rate: f64,
+    /// Seed of the random faults.
+    #[arg(long, default_value_t = 0x5eed)]
+    seed: u64,
     /// Requests allowed per minute.
     #[arg(long, default_value_t = 250)]
     per_minute: u64,
@@ -57,6 +69,10 @@ async fn main() -> std::io::Result<()> {
         .latency(Duration::from_millis(args.latency_ms))
         .error_rate(args.error_rate)
         .drop_rate(args.drop_rate)
+        .lost_after_apply_rate(args.lost_after_apply_rate)
+        .cut_body_after_apply_rate(args.cut_body_after_apply_rate)
+        .html_503_after_apply_rate(args.html_503_after_apply_rate)
+        .seed(args.seed)
         .rate_limit(args.per_minute, args.per_hour);
     if let Some(token) = args.token {
         builder = builder.token(token);

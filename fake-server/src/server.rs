@@ -477,6 +477,25 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Share of requests applied and then left without an answer: the connection closes
+    /// before the response headers (0.0–1.0).
+    pub fn lost_after_apply_rate(mut self, rate: f64) -> Self {
+        self.knobs.lost_after_apply_rate = rate.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Share of requests applied whose response body is cut half-way (0.0–1.0).
+    pub fn cut_body_after_apply_rate(mut self, rate: f64) -> Self {
+        self.knobs.cut_body_after_apply_rate = rate.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Share of requests applied and then answered with a proxy's HTML 503 (0.0–1.0).
+    pub fn html_503_after_apply_rate(mut self, rate: f64) -> Self {
+        self.knobs.html_503_after_apply_rate = rate.clamp(0.0, 1.0);
+        self
+    }
+
     /// Seed of the random faults.
     pub fn seed(mut self, seed: u64) -> Self {
         self.knobs.seed = seed;

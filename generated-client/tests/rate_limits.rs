@@ -210,3 +210,43 @@ async fn with_rate_limiting_disabled_an_exhausted_budget_still_sends() {
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn five_left_and_a_reset_an_hour_away_never_wait_past_max_wait() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/tags"))
+        .respond_with(support::with_rate_limit(200, tags(), 5, 3600))
+        .mount(&server)
+        .await;
+    let bound = Duration::from_millis(300);
+    for (when, sends) in [
+        (WhenExhausted::Wait, true),
+        (WhenExhausted::FailFast, false),
+        (WhenExhausted::Send, true),
+    ] {
+        let client = support::client_with(&server.uri(), |b| {
+            b.rate_limit_policy(
+                RateLimitPolicy::default()
+                    .with_max_wait(bound)
+                    .with_when_exhausted(when),
+            )
+        });
+        client.tags_list().send().await.unwrap(); // learns: 5 left, reset in an hour
+        // Pacing spreads the 5 requests over the hour: 12 minutes apart.
+        let _ = client.tags_list().send().await;
+        let started = Instant::now();
+        let result = client.tags_list().send().await;
+        let waited = started.elapsed();
+        assert!(
+            waited < bound + Duration::from_millis(700),
+            "{when:?} waited {waited:?}"
+        );
+        assert_eq!(result.is_ok(), sends, "{when:?}");
+        if let Err(error) = result {
+            let error = digitalocean::Error::from(error);
+            assert_eq!(error.kind(), ErrorKind::RateLimitExhausted);
+            assert_eq!(error.outcome(), digitalocean::Outcome::NotSent);
+        }
+    }
+}
