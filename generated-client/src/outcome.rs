@@ -55,7 +55,9 @@ impl fmt::Display for Outcome {
         f.write_str(match self {
             Self::NotSent => "nothing was sent",
             Self::Rejected => "the request was sent and not applied",
-            Self::Unknown => "the request was sent; DigitalOcean may have applied it",
+            Self::Unknown => {
+                "outcome unknown: the request was sent; DigitalOcean may have applied it"
+            }
             Self::Applied => "DigitalOcean applied the request, but its answer was lost",
         })
     }
