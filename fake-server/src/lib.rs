@@ -15,11 +15,16 @@
 //! # Ok(()) }
 //! ```
 
+mod api_error;
 mod budget;
+mod faults;
 mod model;
 mod routes;
 mod server;
+mod state;
 
 pub use budget::Limits;
+pub use faults::{Fault, Knobs};
 pub use model::SECOND_PROJECT_ID;
-pub use server::{Exchange, FakeServer, FakeServerBuilder, Fault, Inventory, Knobs};
+pub use server::{FakeServer, FakeServerBuilder, Inventory};
+pub use state::Exchange;

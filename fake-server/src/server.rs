@@ -5,10 +5,10 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -17,181 +17,12 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::api_error::ApiError;
 use crate::budget::{Budget, Limits};
+use crate::faults::{Fault, Faults, Knobs, cut_body, html_503, reset};
 use crate::model::Store;
-use crate::routes::{self, ApiError};
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A handler that panicked cannot leave the plain data inconsistent: keep serving.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Fault injection and latency, changeable while the server runs. Each request draws one
-/// number from the seeded generator and meets at most one fault; the rates add up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Knobs {
-    /// Added before every response.
-    pub latency: Duration,
-    /// Share of requests answered 503 without being applied (0.0–1.0).
-    pub error_rate: f64,
-    /// Share of requests whose connection is closed before the response, without being
-    /// applied (0.0–1.0).
-    pub drop_rate: f64,
-    /// Share of requests that are applied and whose connection is then closed before the
-    /// response headers: a lost answer (0.0–1.0).
-    pub lost_after_apply_rate: f64,
-    /// Share of requests that are applied and whose response body is cut half-way (0.0–1.0).
-    pub cut_body_after_apply_rate: f64,
-    /// Share of requests that are applied and then answered with a proxy's HTML 503 page
-    /// (0.0–1.0).
-    pub html_503_after_apply_rate: f64,
-    /// Headers set on every response, replacing the fake's own values of the same name; a
-    /// name listed twice is sent twice. For hostile values (`retry-after: 18446744073709551615`).
-    pub extra_headers: Vec<(String, String)>,
-    /// Seed of the random faults, so that a run can be repeated.
-    pub seed: u64,
-}
-
-impl Default for Knobs {
-    fn default() -> Self {
-        Self {
-            latency: Duration::ZERO,
-            error_rate: 0.0,
-            drop_rate: 0.0,
-            lost_after_apply_rate: 0.0,
-            cut_body_after_apply_rate: 0.0,
-            html_503_after_apply_rate: 0.0,
-            extra_headers: Vec::new(),
-            seed: 0x5eed,
-        }
-    }
-}
-
-/// A fault the fake injects into one exchange ([`FakeServer::fault_next`], or drawn from
-/// the [`Knobs`] rates).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Fault {
-    /// Answer this status with DigitalOcean's error body; the request is not applied.
-    Fail(u16),
-    /// Close the connection before the response headers; the request is not applied.
-    Reset,
-    /// Apply the request, then close the connection before the response headers.
-    ResetAfterApply,
-    /// Apply the request, send the headers and half of the body, then close the connection.
-    CutBodyAfterApply,
-    /// Apply the request, then answer a proxy's HTML 503 page instead of the API's response.
-    Html503AfterApply,
-}
-
-impl Fault {
-    fn after_apply(self) -> bool {
-        matches!(
-            self,
-            Self::ResetAfterApply | Self::CutBodyAfterApply | Self::Html503AfterApply
-        )
-    }
-}
-
-/// One request and the response the fake sent, when recording is on.
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    /// `GET`, `POST`, …
-    pub method: String,
-    /// The path, without the query.
-    pub path: String,
-    /// The query string, if any.
-    pub query: Option<String>,
-    /// The response status.
-    pub status: u16,
-    /// The response headers, lowercase names.
-    pub headers: Vec<(String, String)>,
-    /// The response body.
-    pub body: Bytes,
-}
-
-#[derive(Debug, Default)]
-struct Faults {
-    next: std::collections::VecDeque<Fault>,
-    random: u64,
-}
-
-pub(crate) struct ServerState {
-    store: Mutex<Store>,
-    knobs: Mutex<Knobs>,
-    faults: Mutex<Faults>,
-    budget: Mutex<Budget>,
-    token: Option<String>,
-    record: bool,
-    exchanges: Mutex<Vec<Exchange>>,
-    requests: AtomicU64,
-    in_flight: AtomicU64,
-    max_in_flight: AtomicU64,
-}
-
-/// Counts a request as in flight until dropped (whatever path the pipeline takes).
-struct InFlight<'s>(&'s ServerState);
-
-impl<'s> InFlight<'s> {
-    fn enter(state: &'s ServerState) -> Self {
-        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        state.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        Self(state)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl ServerState {
-    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        lock(&self.store)
-    }
-
-    fn random(&self) -> f64 {
-        // xorshift64*: reproducible faults from a seed, no dependency.
-        let mut faults = lock(&self.faults);
-        let mut x = faults.random;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        faults.random = x;
-        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-impl ServerState {
-    fn fault(&self) -> Option<Fault> {
-        if let Some(fault) = lock(&self.faults).next.pop_front() {
-            return Some(fault);
-        }
-        let knobs = lock(&self.knobs).clone();
-        let bands = [
-            (knobs.drop_rate, Fault::Reset),
-            (knobs.error_rate, Fault::Fail(503)),
-            (knobs.lost_after_apply_rate, Fault::ResetAfterApply),
-            (knobs.cut_body_after_apply_rate, Fault::CutBodyAfterApply),
-            (knobs.html_503_after_apply_rate, Fault::Html503AfterApply),
-        ];
-        if bands.iter().all(|(rate, _)| *rate <= 0.0) {
-            return None;
-        }
-        let draw = self.random();
-        let mut upper = 0.0;
-        for (rate, fault) in bands {
-            upper += rate.clamp(0.0, 1.0);
-            if draw < upper {
-                return Some(fault);
-            }
-        }
-        None
-    }
-}
+use crate::routes;
+use crate::state::{Exchange, InFlight, ServerState, lock};
 
 /// DigitalOcean's 429: the error body and `retry-after`.
 fn too_many_requests(retry_after: u64) -> Response {
@@ -226,52 +57,6 @@ fn set(response: &mut Response, name: &'static str, value: impl ToString) {
             .headers_mut()
             .insert(HeaderName::from_static(name), value);
     }
-}
-
-/// A response whose body fails at once: hyper closes the connection without writing the
-/// headers it had buffered, so the client sees the connection end before any response.
-fn reset() -> Response {
-    let stream = futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "connection closed by the fake",
-        ))
-    });
-    Response::new(Body::from_stream(stream))
-}
-
-/// The response with its headers and the first half of its body, then a broken connection.
-async fn cut_body(response: Response) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let half = bytes.slice(..bytes.len() / 2);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let stream = futures::StreamExt::chain(
-        futures::stream::iter([Ok::<Bytes, std::io::Error>(half)]),
-        futures::stream::once(async {
-            // Let hyper flush the headers and the first half before the connection breaks.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "body cut by the fake",
-            ))
-        }),
-    );
-    Response::from_parts(parts, Body::from_stream(stream))
-}
-
-/// What a proxy in front of the API answers when the backend's answer does not reach it.
-fn html_503() -> Response {
-    let mut response = Response::new(Body::from(
-        "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n",
-    ));
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
-    response
 }
 
 fn authorized(state: &ServerState, request: &Request) -> bool {

@@ -1,0 +1,77 @@
+//! Pagination shared by every list: `page`, `per_page` (1–200, default 20), absolute
+//! `links.pages` keeping the filters, and `meta.total`.
+
+use super::*;
+
+pub(super) struct Paging {
+    pub(super) page: u64,
+    pub(super) per_page: u64,
+}
+
+pub(super) fn paging(query: &HashMap<String, String>) -> Result<Paging, ApiError> {
+    let number = |name: &str, default: u64| -> Result<u64, ApiError> {
+        match query.get(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("{name} must be a positive integer"))),
+        }
+    };
+    let page = number("page", 1)?;
+    let per_page = number("per_page", 20)?;
+    if page < 1 {
+        return Err(ApiError::bad_request("page must be at least 1"));
+    }
+    if !(1..=200).contains(&per_page) {
+        return Err(ApiError::bad_request("per_page must be between 1 and 200"));
+    }
+    Ok(Paging { page, per_page })
+}
+
+/// One page of `items` with `links` (absolute, to this server, keeping the filters) and
+/// `meta`. The pages object only holds the links that make sense.
+pub(super) fn page_of<T: Clone>(
+    items: &[T],
+    paging: &Paging,
+    base_url: &str,
+    path: &str,
+    filters: &[(&str, &str)],
+) -> (Vec<T>, Value, Value) {
+    let total = items.len() as u64;
+    let last = total.div_ceil(paging.per_page).max(1);
+    let start = ((paging.page - 1) * paging.per_page).min(total) as usize;
+    let end = (start as u64 + paging.per_page).min(total) as usize;
+    let url = |page: u64| {
+        let mut query: Vec<String> = filters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        query.push(format!("page={page}"));
+        query.push(format!("per_page={}", paging.per_page));
+        format!("{base_url}{path}?{}", query.join("&"))
+    };
+    let mut pages = serde_json::Map::new();
+    if paging.page > 1 {
+        pages.insert("first".into(), json!(url(1)));
+        pages.insert("prev".into(), json!(url((paging.page - 1).min(last))));
+    }
+    if paging.page < last {
+        pages.insert("next".into(), json!(url(paging.page + 1)));
+        pages.insert("last".into(), json!(url(last)));
+    }
+    let links = if pages.is_empty() {
+        json!({})
+    } else {
+        json!({ "pages": pages })
+    };
+    (items[start..end].to_vec(), links, json!({ "total": total }))
+}
+
+pub(super) fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
