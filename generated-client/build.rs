@@ -15,7 +15,7 @@ fn main() {
         .unwrap_or_else(|error| {
             eprintln!("error: cannot generate the DigitalOcean client: {error}");
             eprintln!(
-                "hint: run `cargo run -p digitalocean-codegen -- check spec/digitalocean.yaml`"
+                "hint: run `cargo run -p digitalocean-maintainer-tools -- check spec/digitalocean.yaml`"
             );
             std::process::exit(1);
         });

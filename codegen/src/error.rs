@@ -14,7 +14,8 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub(crate) fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A problem at `location`.
+    pub fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             location: location.into(),
             message: message.into(),

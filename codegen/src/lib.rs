@@ -6,21 +6,17 @@
 //!    the wire format;
 //! 3. [`render()`]: progenitor's builder-style generator, open enums, prettyplease.
 //!
-//! [`check()`] is what a maintainer runs after editing the document.
+//! It is the client's build-dependency, so it holds only the generator: the maintainer's
+//! verbs (`check`, `diff`, `docs-coverage`, the API surface) live in
+//! `digitalocean-maintainer-tools`.
 //!
 //! ```no_run
 //! let spec = digitalocean_codegen::load(std::path::Path::new("spec/digitalocean.yaml"))?;
-//! println!("{}", digitalocean_codegen::check(&spec)?.summary());
 //! let code = digitalocean_codegen::render(&spec)?;
 //! # Ok::<(), digitalocean_codegen::CodegenError>(())
 //! ```
 
-pub mod check;
-pub mod diff;
-pub mod docs_coverage;
 pub mod error;
-pub mod examples;
-pub mod json_schema;
 pub mod load;
 pub mod location;
 pub mod normalize;
@@ -29,9 +25,8 @@ pub mod pagination;
 pub mod refs;
 pub mod render;
 pub mod request_rules;
-pub mod surface;
+pub mod walk;
 
-pub use check::{CheckReport, check};
 pub use error::{CodegenError, Problem, Result};
 pub use load::{Spec, from_value, load, load_str};
 pub use render::render;

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use crate::error::{CodegenError, Result};
-use crate::examples::{METHODS, walk_schemas};
 use crate::load::Spec;
 use crate::location::Location;
 use crate::open_enums::{self, OpenEnum};
+use crate::walk::{METHODS, walk_schemas};
 
 /// A normalization pass: a name (for messages and docs) and the function.
 pub type Pass = (&'static str, fn(&mut Value) -> Result<()>);

@@ -9,8 +9,8 @@ use quote::quote;
 use serde_json::Value;
 
 use crate::error::{CodegenError, Result};
-use crate::examples::METHODS;
 use crate::refs;
+use crate::walk::METHODS;
 
 /// How the items of one paginated operation are found in its response.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::Value;
 
-use crate::examples::METHODS;
 use crate::refs;
+use crate::walk::METHODS;
 
 /// One constraint set on one value.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use digitalocean::types;
-use digitalocean_codegen::examples::{self, ExampleKind};
+use digitalocean_maintainer_tools::examples::{self, ExampleKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

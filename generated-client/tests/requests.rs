@@ -396,7 +396,7 @@ fn typed(text: &str, schema: &Value, spec: &Value) -> Value {
 }
 
 fn validate(spec: &Value, schema: &Value, instance: &Value) -> Vec<String> {
-    let schema = digitalocean_codegen::json_schema::for_schema(spec, schema);
+    let schema = digitalocean_maintainer_tools::json_schema::for_schema(spec, schema);
     let validator = jsonschema::draft202012::options()
         .should_validate_formats(true)
         .build(&schema)

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 fn surface_of(raw: Value) -> Vec<String> {
     let spec = digitalocean_codegen::from_value("mutated copy of the spec", raw)
         .expect("the mutated spec loads");
-    digitalocean_codegen::surface::render(&spec)
+    digitalocean_maintainer_tools::surface::render(&spec)
         .expect("the mutated spec renders")
         .lines()
         .map(str::to_string)
@@ -37,7 +37,7 @@ fn raw_spec() -> Value {
 
 #[test]
 fn api_surface() {
-    let surface = digitalocean_codegen::surface::render(&support::spec()).unwrap();
+    let surface = digitalocean_maintainer_tools::surface::render(&support::spec()).unwrap();
     assert_eq!(
         surface
             .lines()

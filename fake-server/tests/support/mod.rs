@@ -108,7 +108,7 @@ pub fn conformance_problems(spec: &Value, exchange: &Exchange) -> Vec<String> {
         Some(schema) => match serde_json::from_slice::<Value>(&exchange.body) {
             Err(e) => problems.push(format!("{id} {status}: the body is not JSON: {e}")),
             Ok(body) => {
-                let schema = digitalocean_codegen::json_schema::for_schema(spec, schema);
+                let schema = digitalocean_maintainer_tools::json_schema::for_schema(spec, schema);
                 let validator = jsonschema::draft202012::options()
                     .should_validate_formats(true)
                     .build(&schema)

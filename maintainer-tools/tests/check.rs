@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use digitalocean_codegen::{CodegenError, check, load};
+use digitalocean_codegen::{CodegenError, load};
+use digitalocean_maintainer_tools::check;
 
 fn spec_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/digitalocean.yaml")
@@ -17,7 +18,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn codegen(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_codegen"))
+    let output = Command::new(env!("CARGO_BIN_EXE_maintainer-tools"))
         .args(args)
         .output()
         .expect("the codegen binary runs");

@@ -1,4 +1,5 @@
-//! The maintainer's verbs: `codegen check SPEC` and `codegen render SPEC [-o FILE]`.
+//! The maintainer's verbs: `maintainer-tools check SPEC`, `diff OLD NEW`, `docs-coverage PAGES SPEC`,
+//! `render SPEC [-o FILE]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
-    name = "codegen",
+    name = "maintainer-tools",
     about = "Check and render the DigitalOcean OpenAPI document",
     version
 )]
@@ -70,7 +71,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Diff { old, new, json } => {
             let old = digitalocean_codegen::load(&old).map_err(|e| e.to_string())?;
             let new = digitalocean_codegen::load(&new).map_err(|e| e.to_string())?;
-            let report = digitalocean_codegen::diff::diff(&old, &new);
+            let report = digitalocean_maintainer_tools::diff::diff(&old, &new);
             if json {
                 println!(
                     "{}",
@@ -87,15 +88,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Check { spec } => {
             let spec = digitalocean_codegen::load(&spec).map_err(|e| e.to_string())?;
-            let report = digitalocean_codegen::check(&spec).map_err(|e| e.to_string())?;
+            let report = digitalocean_maintainer_tools::check(&spec).map_err(|e| e.to_string())?;
             println!("{}", report.summary());
             Ok(ExitCode::SUCCESS)
         }
         Command::DocsCoverage { docs_dir, spec } => {
             let spec = digitalocean_codegen::load(&spec).map_err(|e| e.to_string())?;
-            let pages = digitalocean_codegen::docs_coverage::read_pages(&docs_dir)
+            let pages = digitalocean_maintainer_tools::docs_coverage::read_pages(&docs_dir)
                 .map_err(|e| e.to_string())?;
-            let report = digitalocean_codegen::docs_coverage::coverage(&pages, &spec);
+            let report = digitalocean_maintainer_tools::docs_coverage::coverage(&pages, &spec);
             println!(
                 "docs coverage of {} ({} pages) against {}",
                 docs_dir.display(),

@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use digitalocean_codegen::docs_coverage::{Outcome, coverage, read_pages};
 use digitalocean_codegen::load;
+use digitalocean_maintainer_tools::docs_coverage::{Outcome, coverage, read_pages};
 
 fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn fixture_report() -> digitalocean_codegen::docs_coverage::CoverageReport {
+fn fixture_report() -> digitalocean_maintainer_tools::docs_coverage::CoverageReport {
     let dir = manifest().join("tests/fixtures/pages");
     let spec = load(&dir.join("spec.yaml")).unwrap();
     coverage(&read_pages(&dir).unwrap(), &spec)
@@ -89,7 +89,7 @@ fn each_outcome_is_reported() {
 #[test]
 fn the_binary_exits_1_when_something_is_not_accounted_for() {
     let dir = manifest().join("tests/fixtures/pages");
-    let output = Command::new(env!("CARGO_BIN_EXE_codegen"))
+    let output = Command::new(env!("CARGO_BIN_EXE_maintainer-tools"))
         .args([
             "docs-coverage",
             dir.to_str().unwrap(),

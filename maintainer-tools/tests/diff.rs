@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use digitalocean_codegen::diff::{Change, ChangeKind, Class, diff};
 use digitalocean_codegen::load;
+use digitalocean_maintainer_tools::diff::{Change, ChangeKind, Class, diff};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -123,7 +123,7 @@ fn a_document_compared_with_itself_has_no_changes() {
 }
 
 fn run(args: &[&str]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_codegen"))
+    let output = Command::new(env!("CARGO_BIN_EXE_maintainer-tools"))
         .args(args)
         .output()
         .unwrap();
