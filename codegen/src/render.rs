@@ -12,8 +12,9 @@ use crate::load::Spec;
 use crate::normalize::{self, Normalized};
 use crate::{open_enums, pagination, request_rules};
 
-/// Where the generated file must be included: the open enums are referenced by absolute
-/// path, so the generated code has to sit at the root of its crate.
+/// Where the open enums are referenced from: the client crate includes the generated code
+/// in `mod generated` and re-exports it (`pub use generated::*`), so `crate::types` is the
+/// generated `types` module. The crate's own `Error` shadows progenitor's re-export there.
 pub const TYPES_PATH: &str = "crate::types";
 
 /// The contract with the hand-written layer of the client crate. The generated `Client`
@@ -92,7 +93,6 @@ pub fn render_normalized(normalized: &Normalized) -> Result<String> {
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax {
         message: e.to_string(),
     })?;
-    move_progenitor_error_into_builder(&mut file)?;
     add_to_module(
         &mut file,
         "types",
@@ -106,69 +106,6 @@ pub fn render_normalized(normalized: &Normalized) -> Result<String> {
     Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }
 
-/// progenitor re-exports `progenitor_client::Error` at the root of the generated code, where
-/// the client crate's own error type `crate::Error` lives (one error type for users, see
-/// the crate's `error` module). The generated builders are the only users of the name:
-/// this step removes it from the root re-export and imports it in `mod builder` instead.
-/// Everything else of the generated code is untouched.
-fn move_progenitor_error_into_builder(file: &mut syn::File) -> Result<()> {
-    let mut removed_at_root = false;
-    for item in &mut file.items {
-        if let syn::Item::Use(item_use) = item
-            && matches!(item_use.vis, syn::Visibility::Public(_))
-        {
-            removed_at_root |=
-                remove_from_use_group(&mut item_use.tree, "progenitor_client", "Error");
-        }
-    }
-    let builder = file
-        .items
-        .iter_mut()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
-            _ => None,
-        })
-        .ok_or_else(|| CodegenError::Syntax {
-            message: "progenitor's output has no `builder` module".into(),
-        })?;
-    let mut removed_in_builder = false;
-    for item in &mut builder.1 {
-        if let syn::Item::Use(item_use) = item {
-            removed_in_builder |= remove_from_use_group(&mut item_use.tree, "super", "Error");
-        }
-    }
-    if !(removed_at_root && removed_in_builder) {
-        return Err(CodegenError::Syntax {
-            message: "progenitor's imports of `Error` changed shape; update render::move_progenitor_error_into_builder"
-                .into(),
-        });
-    }
-    builder.1.insert(
-        0,
-        syn::parse_quote! { #[allow(unused_imports)] use progenitor_client::Error; },
-    );
-    Ok(())
-}
-
-/// Removes `name` from a `use prefix::{..., name, ...}` tree; true if it was there.
-fn remove_from_use_group(tree: &mut syn::UseTree, prefix: &str, name: &str) -> bool {
-    let syn::UseTree::Path(path) = tree else {
-        return false;
-    };
-    if path.ident != prefix {
-        return false;
-    }
-    let syn::UseTree::Group(group) = &mut *path.tree else {
-        return false;
-    };
-    let before = group.items.len();
-    group.items = std::mem::take(&mut group.items)
-        .into_iter()
-        .filter(|t| !matches!(t, syn::UseTree::Name(n) if n.ident == name))
-        .collect();
-    group.items.len() != before
-}
-
 fn parse_items(what: &str, tokens: proc_macro2::TokenStream) -> Result<Vec<syn::Item>> {
     let extra: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax {
         message: format!("{what}: {e}"),
@@ -176,6 +113,8 @@ fn parse_items(what: &str, tokens: proc_macro2::TokenStream) -> Result<Vec<syn::
     Ok(extra.items)
 }
 
+/// Appends items to one of progenitor's modules: the open enums belong in `types`, and the
+/// pagination glue in `builder` (it reads the builders' private fields).
 fn add_to_module(
     file: &mut syn::File,
     module: &str,

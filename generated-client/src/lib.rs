@@ -24,9 +24,13 @@
 //! # Ok(()) }
 //! ```
 
-// The generated code sits at the crate root: its open enums are referenced as
-// `crate::types::…` and its state as `crate::ClientState` (see digitalocean_codegen::render).
-include!(concat!(env!("OUT_DIR"), "/digitalocean.rs"));
+/// The code progenitor generates from the document (`Client`, its request builders in
+/// `builder`, the `types`), re-exported at the crate root. A local item shadows a glob
+/// re-export, so the crate's own [`Error`] stands where progenitor re-exports its error.
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/digitalocean.rs"));
+}
+pub use generated::*;
 
 mod config;
 mod error;
