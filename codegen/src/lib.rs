@@ -19,6 +19,7 @@
 pub mod error;
 pub mod load;
 pub mod location;
+pub mod names;
 pub mod normalize;
 pub mod open_enums;
 pub mod pagination;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{CodegenError, Result};
 use crate::load::Spec;
 use crate::location::Location;
+use crate::names::pascal_case;
 use crate::open_enums::{self, OpenEnum};
 use crate::walk::{METHODS, walk_schemas};
 
@@ -58,19 +59,6 @@ pub fn normalize(spec: &Spec) -> Result<Normalized> {
         document,
         open_enums,
     })
-}
-
-fn pascal(name: &str) -> String {
-    name.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            match chars.next() {
-                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect()
 }
 
 /// Calls `visit` for every operation: its location, operationId and the operation itself.
@@ -185,7 +173,7 @@ pub fn unify_error_bodies(document: &mut Value) -> Result<()> {
         if distinct.len() <= 1 {
             return Ok(());
         }
-        let name = format!("{}ErrorBody", pascal(id));
+        let name = format!("{}ErrorBody", pascal_case(id));
         let reference = json!({ "$ref": format!("#/components/schemas/{name}") });
         new_components.insert(
             name,
@@ -267,7 +255,7 @@ pub fn hoist_inline_enums(document: &mut Value) -> Result<()> {
         .and_then(Value::as_object_mut)
     {
         for parameter in parameters.values_mut() {
-            let base = pascal(
+            let base = pascal_case(
                 parameter
                     .get("name")
                     .and_then(Value::as_str)
@@ -290,8 +278,8 @@ pub fn hoist_inline_enums(document: &mut Value) -> Result<()> {
             }
             let base = format!(
                 "{}{}",
-                pascal(id),
-                pascal(
+                pascal_case(id),
+                pascal_case(
                     parameter
                         .get("name")
                         .and_then(Value::as_str)
@@ -305,7 +293,7 @@ pub fn hoist_inline_enums(document: &mut Value) -> Result<()> {
         for schema in operation_media_schemas(operation) {
             hoist_below(
                 schema,
-                &format!("{}Body", pascal(id)),
+                &format!("{}Body", pascal_case(id)),
                 &existing,
                 &mut hoisted,
                 false,
@@ -386,7 +374,7 @@ fn hoist_below(
         for (name, property) in properties.iter_mut() {
             hoist_below(
                 property,
-                &format!("{base}{}", pascal(name)),
+                &format!("{base}{}", pascal_case(name)),
                 existing,
                 hoisted,
                 false,
@@ -634,13 +622,6 @@ pub fn inline_string_enums(document: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pascal_case_of_operation_ids_and_names() {
-        assert_eq!(pascal("droplets_list"), "DropletsList");
-        assert_eq!(pascal("X-Dangerous"), "XDangerous");
-        assert_eq!(pascal("type"), "Type");
-    }
 
     #[test]
     fn placeholders_and_bare_urls_are_made_rustdoc_safe() {

@@ -9,6 +9,7 @@ use quote::quote;
 use serde_json::Value;
 
 use crate::error::{CodegenError, Result};
+use crate::names::pascal_case;
 use crate::refs;
 use crate::walk::METHODS;
 
@@ -41,13 +42,6 @@ fn component_name(schema: &Value) -> Option<String> {
         .and_then(Value::as_str)
         .and_then(|r| r.strip_prefix("#/components/schemas/"))
         .map(str::to_string)
-}
-
-fn pascal(name: &str) -> String {
-    name.split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| p[..1].to_ascii_uppercase() + &p[1..])
-        .collect()
 }
 
 /// The paginated operations of a normalized document, in operationId order.
@@ -147,7 +141,7 @@ pub fn collect(document: &Value) -> Result<Vec<PaginatedOperation>> {
 /// (they read the builder's private client field).
 pub fn render(operations: &[PaginatedOperation]) -> TokenStream {
     let impls = operations.iter().map(|op| {
-        let builder = Ident::new(&pascal(&op.operation_id), Span::call_site());
+        let builder = Ident::new(&pascal_case(&op.operation_id), Span::call_site());
         let page = Ident::new(&op.page_type, Span::call_site());
         let item = Ident::new(&op.item_type, Span::call_site());
         let error = Ident::new(&op.error_type, Span::call_site());
