@@ -437,16 +437,16 @@ impl Client {
     }
 }
 
+/// Everything but the unreserved characters of RFC 3986, percent-encoded.
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// A path segment with everything but unreserved characters percent-encoded.
 fn path_segment(text: &str) -> String {
-    let mut url = match url::Url::parse("http://x/") {
-        Ok(url) => url,
-        Err(_) => return encode(text),
-    };
-    if let Ok(mut segments) = url.path_segments_mut() {
-        segments.push(text);
-    }
-    url.path().trim_start_matches('/').to_string()
+    percent_encoding::utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Bytes, String> {
