@@ -47,9 +47,6 @@ pub(crate) fn decode_reconciliation(value: &str) -> Option<Reconciliation> {
     })
 }
 
-/// Marker of the fail-fast rate-limit error raised by the `pre` hook.
-pub(crate) const RATE_LIMIT_EXHAUSTED: &str = "rate limit exhausted";
-
 /// The body of a response, kept by the `exec` hook so errors can quote it.
 #[derive(Debug, Clone)]
 pub(crate) struct BufferedBody(pub Bytes);
@@ -499,6 +496,11 @@ impl Error {
                 error.0.source = Some(Box::new(source.clone()));
                 error
             }
+            Some(CallFailure::RateLimitRefused { message, limit }) => {
+                let mut error = Self::new(ErrorKind::RateLimitExhausted, message.clone());
+                error.0.rate_limit = *limit;
+                error
+            }
             Some(CallFailure::RedirectedWrite { location }) => {
                 let mut error = Self::new(
                     ErrorKind::UnexpectedBody,
@@ -592,9 +594,6 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for Error {
                     Some(record) => Self::from_record(&response, record),
                     None => Self::from_buffered(&response),
                 }
-            }
-            Generated::Custom(message) if message.starts_with(RATE_LIMIT_EXHAUSTED) => {
-                Self::new(ErrorKind::RateLimitExhausted, message)
             }
             Generated::Custom(message) => Self::new(ErrorKind::Configuration, message),
         }

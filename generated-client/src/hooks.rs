@@ -21,7 +21,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, ResponseBuilderExt, StatusCode};
 use tracing::Instrument;
 
-use crate::error::{ATTEMPTS_HEADER, BufferedBody, RATE_LIMIT_EXHAUSTED, RECONCILED_HEADER};
+use crate::error::{ATTEMPTS_HEADER, BufferedBody, RECONCILED_HEADER};
 use crate::outcome::{Outcome, Reconciliation, Resolution};
 use crate::rate_limit::{Gate, RateLimit};
 use crate::reconcile::{Create, Verdict};
@@ -58,6 +58,11 @@ pub(crate) enum CallFailure {
     },
     /// A write was answered with a redirect, which the client never follows.
     RedirectedWrite { location: Option<String> },
+    /// The rate-limit budget refused the call before anything was sent.
+    RateLimitRefused {
+        message: String,
+        limit: Option<RateLimit>,
+    },
 }
 
 /// One attempt's result.
@@ -158,10 +163,26 @@ impl ClientHooks<ClientState> for Client {
             Gate::Go => {}
             Gate::Sleep(wait) => wait_under_rate_limit(info.operation_id, wait).await,
             Gate::Refuse(reason) => {
+                // Nothing was sent: the refusal travels to crate::Error as a call record on
+                // an empty response, like every other failed call.
                 let limit = state.shared.rate_limit.latest();
-                return Err(progenitor_client::Error::Custom(exhausted_message(
-                    limit.as_ref(),
-                    &reason,
+                let record = CallRecord {
+                    attempts: 0,
+                    outcome: Outcome::NotSent,
+                    write: !matches!(*request.method(), Method::GET | Method::HEAD),
+                    failure: Some(CallFailure::RateLimitRefused {
+                        message: exhausted_message(limit.as_ref(), &reason),
+                        limit,
+                    }),
+                    reconciliation: None,
+                };
+                return Err(progenitor_client::Error::UnexpectedResponse(rebuild(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    reqwest::Version::HTTP_11,
+                    Some(request.url().clone()),
+                    HeaderMap::new(),
+                    Bytes::new(),
+                    record,
                 )));
             }
         }
@@ -255,7 +276,7 @@ fn exhausted_message(limit: Option<&RateLimit>, reason: &str) -> String {
     let budget = limit
         .map(|l| format!(" ({} of {} requests left)", l.remaining, l.limit))
         .unwrap_or_default();
-    format!("{RATE_LIMIT_EXHAUSTED}: {reason}{budget}; not waiting; nothing was sent")
+    format!("rate limit exhausted: {reason}{budget}; not waiting; nothing was sent")
 }
 
 /// What the call loop knows so far.
