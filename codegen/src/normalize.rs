@@ -11,7 +11,7 @@ use crate::load::Spec;
 use crate::location::Location;
 use crate::names::pascal_case;
 use crate::open_enums::{self, OpenEnum};
-use crate::walk::{METHODS, walk_schemas};
+use crate::walk::{for_each_operation_mut, walk_schemas};
 
 /// A normalization pass: a name (for messages and docs) and the function.
 pub type Pass = (&'static str, fn(&mut Value) -> Result<()>);
@@ -61,31 +61,6 @@ pub fn normalize(spec: &Spec) -> Result<Normalized> {
     })
 }
 
-/// Calls `visit` for every operation: its location, operationId and the operation itself.
-fn for_each_operation(
-    document: &mut Value,
-    mut visit: impl FnMut(&Location, &str, &mut Map<String, Value>) -> Result<()>,
-) -> Result<()> {
-    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
-        return Ok(());
-    };
-    for (path, item) in paths.iter_mut() {
-        for method in METHODS {
-            let Some(operation) = item.get_mut(method).and_then(Value::as_object_mut) else {
-                continue;
-            };
-            let location = Location::root().join("paths").join(path).join(method);
-            let id = operation
-                .get("operationId")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            visit(&location, &id, operation)?;
-        }
-    }
-    Ok(())
-}
-
 fn is_error_status(status: &str) -> bool {
     status.starts_with('4') || status.starts_with('5') || status == "default"
 }
@@ -107,7 +82,7 @@ fn json_schema_of(response: &Value) -> Option<&Value> {
 /// warning). Those codes are dropped from the normalized document: they decode exactly
 /// as the range does. Run after [`unify_error_bodies`], so all error bodies are the same.
 pub fn replace_default_with_error_ranges(document: &mut Value) -> Result<()> {
-    for_each_operation(document, |_, _, operation| {
+    for_each_operation_mut(document, |_, _, operation| {
         let Some(responses) = operation
             .get_mut("responses")
             .and_then(Value::as_object_mut)
@@ -140,7 +115,7 @@ pub fn replace_default_with_error_ranges(document: &mut Value) -> Result<()> {
 /// schemas, and points every error response at it; the wire format is unchanged.
 pub fn unify_error_bodies(document: &mut Value) -> Result<()> {
     let mut new_components: BTreeMap<String, Value> = BTreeMap::new();
-    for_each_operation(document, |location, id, operation| {
+    for_each_operation_mut(document, |location, id, operation| {
         let Some(responses) = operation
             .get_mut("responses")
             .and_then(Value::as_object_mut)
@@ -266,7 +241,7 @@ pub fn hoist_inline_enums(document: &mut Value) -> Result<()> {
             }
         }
     }
-    for_each_operation(document, |_, id, operation| {
+    for_each_operation_mut(document, |_, id, operation| {
         for parameter in operation
             .get_mut("parameters")
             .and_then(Value::as_array_mut)
@@ -453,7 +428,7 @@ pub fn join_parameter_description_lines(document: &mut Value) -> Result<()> {
     {
         parameters.values_mut().for_each(join);
     }
-    for_each_operation(document, |_, _, operation| {
+    for_each_operation_mut(document, |_, _, operation| {
         operation
             .get_mut("parameters")
             .and_then(Value::as_array_mut)
@@ -555,26 +530,19 @@ pub fn accept_null_for_optional_arrays(document: &mut Value) -> Result<()> {
     {
         schemas.values_mut().for_each(visit);
     }
-    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        for item in paths.values_mut() {
-            for method in METHODS {
-                let Some(operation) = item.get_mut(method).and_then(Value::as_object_mut) else {
-                    continue;
-                };
-                operation_media_schemas(operation)
-                    .into_iter()
-                    .for_each(visit);
-            }
-        }
-    }
-    Ok(())
+    for_each_operation_mut(document, |_, _, operation| {
+        operation_media_schemas(operation)
+            .into_iter()
+            .for_each(visit);
+        Ok(())
+    })
 }
 
 /// progenitor generates one success type per operation and asserts that every 2xx response
 /// has the same body (or none). It cannot be adapted without changing the API surface, so
 /// this pass only turns the assertion into a message that names the operation.
 pub fn check_single_success_body(document: &mut Value) -> Result<()> {
-    for_each_operation(document, |location, _, operation| {
+    for_each_operation_mut(document, |location, _, operation| {
         let responses = operation.get("responses").and_then(Value::as_object);
         let bodies: BTreeSet<String> = responses
             .into_iter()

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::error::{CodegenError, Result};
 use crate::names::pascal_case;
 use crate::refs;
-use crate::walk::METHODS;
+use crate::walk::operations;
 
 /// How the items of one paginated operation are found in its response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,91 +47,79 @@ fn component_name(schema: &Value) -> Option<String> {
 /// The paginated operations of a normalized document, in operationId order.
 pub fn collect(document: &Value) -> Result<Vec<PaginatedOperation>> {
     let mut out = Vec::new();
-    let Some(paths) = document.get("paths").and_then(Value::as_object) else {
-        return Ok(out);
-    };
-    for (path, item) in paths {
-        for method in METHODS {
-            let Some(operation) = item.get(method) else {
-                continue;
-            };
-            let names: Vec<&str> = operation
-                .get("parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|p| refs::deref(document, p))
-                .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
-                .filter_map(|p| p.get("name").and_then(Value::as_str))
-                .collect();
-            if !(names.contains(&"page") && names.contains(&"per_page")) {
-                continue;
-            }
-            let id = operation
-                .get("operationId")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let problem = |message: String| CodegenError::Normalize {
-                pass: "pagination",
-                location: format!("paths.{path:?}.{method}"),
-                message,
-            };
-            let responses = &operation["responses"];
-            let page_type =
-                component_name(&responses["200"]["content"]["application/json"]["schema"])
-                    .ok_or_else(|| {
-                        problem(
-                            "a paginated operation needs a 200 response whose body is a component"
-                                .into(),
-                        )
-                    })?;
-            let error_type =
-                component_name(&responses["4XX"]["content"]["application/json"]["schema"])
-                    .ok_or_else(|| {
-                        problem("a paginated operation needs a typed error body".into())
-                    })?;
-            let page = &document["components"]["schemas"][page_type.as_str()];
-            let properties = page["properties"].as_object().cloned().unwrap_or_default();
-            let mut candidates = Vec::new();
-            for (name, schema) in &properties {
-                if name == "links" || name == "meta" {
-                    continue;
-                }
-                let nullable = schema.get("nullable").and_then(Value::as_bool) == Some(true);
-                if schema.get("type").and_then(Value::as_str) == Some("array") {
-                    if let Some(item) = component_name(&schema["items"]) {
-                        candidates.push((name.clone(), false, nullable, item));
-                    }
-                } else if let Some(item) = component_name(&schema["additionalProperties"]) {
-                    candidates.push((name.clone(), true, nullable, item));
-                }
-            }
-            let [(items_field, items_are_map, items_nullable, item_type)] = candidates.as_slice()
-            else {
-                return Err(problem(format!(
-                    "the page {page_type} must have exactly one array (or map) of items besides links and meta; found {}",
-                    candidates.len()
-                )));
-            };
-            let required: Vec<&str> = page["required"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            out.push(PaginatedOperation {
-                operation_id: id,
-                page_type,
-                items_field: items_field.clone(),
-                items_are_map: *items_are_map,
-                items_nullable: *items_nullable,
-                item_type: item_type.clone(),
-                error_type,
-                has_links: properties.contains_key("links"),
-                meta_required: properties.contains_key("meta") && required.contains(&"meta"),
-            });
+    for op in operations(document) {
+        let (path, method, operation) = (op.path, op.method, op.operation);
+        let names: Vec<&str> = operation
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| refs::deref(document, p))
+            .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
+            .filter_map(|p| p.get("name").and_then(Value::as_str))
+            .collect();
+        if !(names.contains(&"page") && names.contains(&"per_page")) {
+            continue;
         }
+        let id = operation
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let problem = |message: String| CodegenError::Normalize {
+            pass: "pagination",
+            location: format!("paths.{path:?}.{method}"),
+            message,
+        };
+        let responses = &operation["responses"];
+        let page_type = component_name(&responses["200"]["content"]["application/json"]["schema"])
+            .ok_or_else(|| {
+                problem(
+                    "a paginated operation needs a 200 response whose body is a component".into(),
+                )
+            })?;
+        let error_type = component_name(&responses["4XX"]["content"]["application/json"]["schema"])
+            .ok_or_else(|| problem("a paginated operation needs a typed error body".into()))?;
+        let page = &document["components"]["schemas"][page_type.as_str()];
+        let properties = page["properties"].as_object().cloned().unwrap_or_default();
+        let mut candidates = Vec::new();
+        for (name, schema) in &properties {
+            if name == "links" || name == "meta" {
+                continue;
+            }
+            let nullable = schema.get("nullable").and_then(Value::as_bool) == Some(true);
+            if schema.get("type").and_then(Value::as_str) == Some("array") {
+                if let Some(item) = component_name(&schema["items"]) {
+                    candidates.push((name.clone(), false, nullable, item));
+                }
+            } else if let Some(item) = component_name(&schema["additionalProperties"]) {
+                candidates.push((name.clone(), true, nullable, item));
+            }
+        }
+        let [(items_field, items_are_map, items_nullable, item_type)] = candidates.as_slice()
+        else {
+            return Err(problem(format!(
+                "the page {page_type} must have exactly one array (or map) of items besides links and meta; found {}",
+                candidates.len()
+            )));
+        };
+        let required: Vec<&str> = page["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        out.push(PaginatedOperation {
+            operation_id: id,
+            page_type,
+            items_field: items_field.clone(),
+            items_are_map: *items_are_map,
+            items_nullable: *items_nullable,
+            item_type: item_type.clone(),
+            error_type,
+            has_links: properties.contains_key("links"),
+            meta_required: properties.contains_key("meta") && required.contains(&"meta"),
+        });
     }
     out.sort_by(|a, b| a.operation_id.cmp(&b.operation_id));
     Ok(out)

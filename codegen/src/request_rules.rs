@@ -10,7 +10,7 @@ use quote::quote;
 use serde_json::Value;
 
 use crate::refs;
-use crate::walk::METHODS;
+use crate::walk::operations;
 
 /// One constraint set on one value.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,61 +93,54 @@ pub struct OperationRules {
 /// Every operation's constraints and success status, by operationId.
 pub fn collect(document: &Value) -> Vec<OperationRules> {
     let mut out = Vec::new();
-    let Some(paths) = document.get("paths").and_then(Value::as_object) else {
-        return out;
-    };
-    for (path, item) in paths {
-        for method in METHODS {
-            let Some(operation) = item.get(method) else {
-                continue;
+    for op in operations(document) {
+        let (path, operation) = (op.path, op.operation);
+        let mut parameters = Vec::new();
+        for parameter in operation
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| refs::deref(document, p))
+        {
+            let location = match parameter.get("in").and_then(Value::as_str) {
+                Some("path") => ParameterLocation::Path,
+                Some("query") => ParameterLocation::Query,
+                Some("header") => ParameterLocation::Header,
+                _ => continue,
             };
-            let mut parameters = Vec::new();
-            for parameter in operation
-                .get("parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|p| refs::deref(document, p))
+            let name = parameter
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if let Some(schema) = parameter
+                .get("schema")
+                .and_then(|s| refs::deref(document, s))
+                && let Some(rule) = Rule::from_schema(schema)
             {
-                let location = match parameter.get("in").and_then(Value::as_str) {
-                    Some("path") => ParameterLocation::Path,
-                    Some("query") => ParameterLocation::Query,
-                    Some("header") => ParameterLocation::Header,
-                    _ => continue,
-                };
-                let name = parameter
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                if let Some(schema) = parameter
-                    .get("schema")
-                    .and_then(|s| refs::deref(document, s))
-                    && let Some(rule) = Rule::from_schema(schema)
-                {
-                    parameters.push((name.to_string(), location, rule));
-                }
+                parameters.push((name.to_string(), location, rule));
             }
-            let mut body = Vec::new();
-            if let Some(schema) = operation
-                .get("requestBody")
-                .and_then(|b| refs::deref(document, b))
-                .and_then(|b| b.pointer("/content/application~1json/schema"))
-            {
-                collect_body(document, schema, "", &mut body, 0);
-            }
-            body.dedup();
-            out.push(OperationRules {
-                operation_id: operation
-                    .get("operationId")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                path: path.clone(),
-                parameters,
-                body,
-                success_status: success_status(operation),
-            });
         }
+        let mut body = Vec::new();
+        if let Some(schema) = operation
+            .get("requestBody")
+            .and_then(|b| refs::deref(document, b))
+            .and_then(|b| b.pointer("/content/application~1json/schema"))
+        {
+            collect_body(document, schema, "", &mut body, 0);
+        }
+        body.dedup();
+        out.push(OperationRules {
+            operation_id: operation
+                .get("operationId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            path: path.to_string(),
+            parameters,
+            body,
+            success_status: success_status(operation),
+        });
     }
     out.sort_by(|a, b| a.operation_id.cmp(&b.operation_id));
     out

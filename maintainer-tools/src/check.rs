@@ -9,10 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::error::{CodegenError, Problem, Result};
-use crate::examples::{self, METHODS};
+use crate::examples;
 use crate::load::Spec;
 use crate::location::Location;
 use crate::refs;
+use crate::walk::operations;
 
 /// Statuses every operation of the reference pages documents (api-overview and every page).
 pub const REQUIRED_ERROR_STATUSES: [&str; 4] = ["401", "429", "500", "default"];
@@ -102,20 +103,17 @@ fn lint_operations(document: &Value, problems: &mut Vec<Problem>) -> usize {
     let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
     let mut count = 0;
     let root = Location::root();
-    let Some(paths) = document.get("paths").and_then(Value::as_object) else {
+    if document.get("paths").and_then(Value::as_object).is_none() {
         problems.push(Problem::new("paths", "the document has no paths"));
         return 0;
-    };
-    for (path, item) in paths {
-        for method in METHODS {
-            let Some(operation) = item.get(method) else {
-                continue;
-            };
-            count += 1;
-            let location = root.join("paths").join(path).join(method);
-            let here = |message: String| Problem::new(location.to_string(), message);
+    }
+    for op in operations(document) {
+        let (path, method, operation) = (op.path, op.method, op.operation);
+        count += 1;
+        let location = root.join("paths").join(path).join(method);
+        let here = |message: String| Problem::new(location.to_string(), message);
 
-            match operation.get("operationId").and_then(Value::as_str) {
+        match operation.get("operationId").and_then(Value::as_str) {
                 None => problems.push(here(
                     "no operationId; add one in snake_case after the Python SDK sample (e.g. tags_list)".into(),
                 )),
@@ -130,35 +128,34 @@ fn lint_operations(document: &Value, problems: &mut Vec<Problem>) -> usize {
                     }
                 }
             }
-            let tags: Vec<&str> = operation
-                .get("tags")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            match tags.as_slice() {
-                [tag] if declared_tags.contains(tag) => {}
-                [tag] => problems.push(here(format!(
-                    "tag {tag:?} is not declared in the top-level tags list"
-                ))),
-                _ => problems.push(here(format!(
-                    "has {} tags; each operation belongs to exactly one resource family",
-                    tags.len()
-                ))),
-            }
-            if operation
-                .get("summary")
-                .and_then(Value::as_str)
-                .is_none_or(|s| s.trim().is_empty())
-            {
-                problems.push(here(
-                    "no summary (the title of the reference page section)".into(),
-                ));
-            }
-            lint_responses(document, operation, &location, problems);
-            lint_path_parameters(document, path, operation, item, &location, problems);
+        let tags: Vec<&str> = operation
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        match tags.as_slice() {
+            [tag] if declared_tags.contains(tag) => {}
+            [tag] => problems.push(here(format!(
+                "tag {tag:?} is not declared in the top-level tags list"
+            ))),
+            _ => problems.push(here(format!(
+                "has {} tags; each operation belongs to exactly one resource family",
+                tags.len()
+            ))),
         }
+        if operation
+            .get("summary")
+            .and_then(Value::as_str)
+            .is_none_or(|s| s.trim().is_empty())
+        {
+            problems.push(here(
+                "no summary (the title of the reference page section)".into(),
+            ));
+        }
+        lint_responses(document, operation, &location, problems);
+        lint_path_parameters(document, path, operation, op.item, &location, problems);
     }
     count
 }

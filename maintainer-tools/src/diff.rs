@@ -16,9 +16,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::examples::METHODS;
 use crate::load::Spec;
 use crate::refs;
+use crate::walk::operations;
 
 /// Breaking or compatible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -384,105 +384,96 @@ fn schema_facts(
 fn facts(spec: &Spec) -> BTreeMap<String, Fact> {
     let document = spec.raw();
     let mut out = BTreeMap::new();
-    for (path, item) in document
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        for method in METHODS {
-            let Some(operation) = item.get(method) else {
+    for op in operations(document) {
+        let (path, method, operation) = (op.path, op.method, op.operation);
+        let id = operation
+            .get("operationId")
+            .and_then(Value::as_str)
+            .map_or_else(
+                || format!("{} {path}", method.to_uppercase()),
+                str::to_string,
+            );
+        out.insert(
+            format!("operation {id}"),
+            Fact {
+                kind: FactKind::Operation,
+                signature: format!("{} {path}", method.to_uppercase()),
+                required: false,
+                nullable: false,
+                constraints: Constraints::default(),
+            },
+        );
+        let parameters = [op.item.get("parameters"), operation.get("parameters")];
+        for parameter in parameters
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_array)
+            .flatten()
+        {
+            let Some(parameter) = refs::deref(document, parameter) else {
                 continue;
             };
-            let id = operation
-                .get("operationId")
-                .and_then(Value::as_str)
-                .map_or_else(
-                    || format!("{} {path}", method.to_uppercase()),
-                    str::to_string,
-                );
+            let name = parameter.get("name").and_then(Value::as_str).unwrap_or("?");
+            let schema = parameter.get("schema").cloned().unwrap_or(Value::Null);
+            let target = refs::deref(document, &schema).unwrap_or(&schema);
+            let location = parameter.get("in").and_then(Value::as_str).unwrap_or("?");
+            let subject = format!("operation {id} parameter {name}");
             out.insert(
-                format!("operation {id}"),
+                subject.clone(),
                 Fact {
-                    kind: FactKind::Operation,
-                    signature: format!("{} {path}", method.to_uppercase()),
+                    kind: FactKind::Parameter,
+                    signature: format!("{location} {}", signature(&schema)),
+                    required: parameter.get("required") == Some(&Value::Bool(true)),
+                    nullable: false,
+                    constraints: Constraints::of(target),
+                },
+            );
+            schema_facts(document, &schema, &format!("{id}.{name}"), &mut out, 0);
+        }
+        if let Some(body) = operation
+            .get("requestBody")
+            .and_then(|b| refs::deref(document, b))
+        {
+            let schema = body
+                .pointer("/content/application~1json/schema")
+                .cloned()
+                .unwrap_or(Value::Null);
+            out.insert(
+                format!("operation {id} request body"),
+                Fact {
+                    kind: FactKind::RequestBody,
+                    signature: signature(&schema),
+                    required: body.get("required") == Some(&Value::Bool(true)),
+                    nullable: false,
+                    constraints: Constraints::default(),
+                },
+            );
+            schema_facts(document, &schema, &format!("{id}.body"), &mut out, 0);
+        }
+        for (status, response) in operation
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let Some(response) = refs::deref(document, response) else {
+                continue;
+            };
+            let schema = response.pointer("/content/application~1json/schema");
+            out.insert(
+                format!("operation {id} response {status}"),
+                Fact {
+                    kind: FactKind::Response {
+                        success: status.starts_with('2'),
+                    },
+                    signature: schema.map_or_else(|| "(no body)".to_string(), signature),
                     required: false,
                     nullable: false,
                     constraints: Constraints::default(),
                 },
             );
-            let parameters = [item.get("parameters"), operation.get("parameters")];
-            for parameter in parameters
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_array)
-                .flatten()
-            {
-                let Some(parameter) = refs::deref(document, parameter) else {
-                    continue;
-                };
-                let name = parameter.get("name").and_then(Value::as_str).unwrap_or("?");
-                let schema = parameter.get("schema").cloned().unwrap_or(Value::Null);
-                let target = refs::deref(document, &schema).unwrap_or(&schema);
-                let location = parameter.get("in").and_then(Value::as_str).unwrap_or("?");
-                let subject = format!("operation {id} parameter {name}");
-                out.insert(
-                    subject.clone(),
-                    Fact {
-                        kind: FactKind::Parameter,
-                        signature: format!("{location} {}", signature(&schema)),
-                        required: parameter.get("required") == Some(&Value::Bool(true)),
-                        nullable: false,
-                        constraints: Constraints::of(target),
-                    },
-                );
-                schema_facts(document, &schema, &format!("{id}.{name}"), &mut out, 0);
-            }
-            if let Some(body) = operation
-                .get("requestBody")
-                .and_then(|b| refs::deref(document, b))
-            {
-                let schema = body
-                    .pointer("/content/application~1json/schema")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                out.insert(
-                    format!("operation {id} request body"),
-                    Fact {
-                        kind: FactKind::RequestBody,
-                        signature: signature(&schema),
-                        required: body.get("required") == Some(&Value::Bool(true)),
-                        nullable: false,
-                        constraints: Constraints::default(),
-                    },
-                );
-                schema_facts(document, &schema, &format!("{id}.body"), &mut out, 0);
-            }
-            for (status, response) in operation
-                .get("responses")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
-                let Some(response) = refs::deref(document, response) else {
-                    continue;
-                };
-                let schema = response.pointer("/content/application~1json/schema");
-                out.insert(
-                    format!("operation {id} response {status}"),
-                    Fact {
-                        kind: FactKind::Response {
-                            success: status.starts_with('2'),
-                        },
-                        signature: schema.map_or_else(|| "(no body)".to_string(), signature),
-                        required: false,
-                        nullable: false,
-                        constraints: Constraints::default(),
-                    },
-                );
-                if let Some(schema) = schema {
-                    schema_facts(document, schema, &format!("{id}.{status}"), &mut out, 0);
-                }
+            if let Some(schema) = schema {
+                schema_facts(document, schema, &format!("{id}.{status}"), &mut out, 0);
             }
         }
     }

@@ -12,7 +12,7 @@ use crate::error::Problem;
 use crate::json_schema;
 use crate::location::Location;
 use crate::refs;
-pub use crate::walk::{METHODS, walk_schemas};
+pub use crate::walk::{METHODS, operations, walk_schemas};
 
 /// What an example is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,22 +56,10 @@ pub fn collect(document: &Value) -> Vec<Example> {
     let mut out = Vec::new();
     let root = Location::root();
 
-    if let Some(paths) = document.get("paths").and_then(Value::as_object) {
-        for (path, item) in paths {
-            let item_location = root.join("paths").join(path);
-            for method in METHODS {
-                let Some(operation) = item.get(method) else {
-                    continue;
-                };
-                let op_location = item_location.join(method);
-                let operation_id = operation
-                    .get("operationId")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?");
-                let name = format!("{} {path} ({operation_id})", method.to_uppercase());
-                collect_operation(document, operation, &op_location, &name, &mut out);
-            }
-        }
+    for op in operations(document) {
+        let operation_id = if op.id.is_empty() { "?" } else { op.id };
+        let name = format!("{} {} ({operation_id})", op.method.to_uppercase(), op.path);
+        collect_operation(document, op.operation, &op.location(), &name, &mut out);
     }
     if let Some(parameters) = document
         .pointer("/components/parameters")

@@ -11,9 +11,9 @@ use quote::ToTokens;
 use serde_json::Value;
 
 use crate::error::{CodegenError, Result};
-use crate::examples::METHODS;
 use crate::load::Spec;
 use crate::normalize;
+use crate::walk::operations;
 
 /// Renders the surface of the crate generated from `spec`.
 pub fn render(spec: &Spec) -> Result<String> {
@@ -111,65 +111,55 @@ fn operation_lines(document: &Value, file: &syn::File) -> Result<Vec<String>> {
         .collect();
 
     let mut lines = Vec::new();
-    let Some(paths) = document.get("paths").and_then(Value::as_object) else {
-        return Ok(lines);
-    };
-    for (path, item) in paths {
-        for method in METHODS {
-            let Some(operation) = item.get(method) else {
-                continue;
-            };
-            let id = operation
-                .get("operationId")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
-            let builder_name: String = id
-                .split('_')
-                .map(|p| p[..1].to_ascii_uppercase() + &p[1..])
-                .collect();
-            let mut parameters = Vec::new();
-            let mut body = "-".to_string();
-            if let Some(builder_struct) = structs.get(&builder_name) {
-                for field in &builder_struct.fields {
-                    let Some(name) = field.ident.as_ref().map(|i| i.to_string()) else {
-                        continue;
-                    };
-                    if name == "client" {
-                        continue;
-                    }
-                    let (ty, optional) = builder_field_type(&field.ty);
-                    if name == "body" {
-                        body = ty.replace("builder::", "");
-                    } else {
-                        parameters.push(format!(
-                            "{name}: {ty}{}",
-                            if optional { "" } else { " (required)" }
-                        ));
-                    }
+    for op in operations(document) {
+        let (path, method, operation) = (op.path, op.method, op.operation);
+        let id = operation
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let builder_name = digitalocean_codegen::names::pascal_case(id);
+        let mut parameters = Vec::new();
+        let mut body = "-".to_string();
+        if let Some(builder_struct) = structs.get(&builder_name) {
+            for field in &builder_struct.fields {
+                let Some(name) = field.ident.as_ref().map(|i| i.to_string()) else {
+                    continue;
+                };
+                if name == "client" {
+                    continue;
+                }
+                let (ty, optional) = builder_field_type(&field.ty);
+                if name == "body" {
+                    body = ty.replace("builder::", "");
+                } else {
+                    parameters.push(format!(
+                        "{name}: {ty}{}",
+                        if optional { "" } else { " (required)" }
+                    ));
                 }
             }
-            let (success, error) = sends
-                .get(&builder_name)
-                .and_then(|sig| match &sig.output {
-                    syn::ReturnType::Type(_, ty) => Some(short_type(ty)),
-                    syn::ReturnType::Default => None,
-                })
-                .and_then(|ret| {
-                    let inner = ret.strip_prefix("Result<")?.strip_suffix('>')?;
-                    let (ok, err) = inner.split_once(", Error<")?;
-                    let ok = ok
-                        .strip_prefix("ResponseValue<")
-                        .and_then(|t| t.strip_suffix('>'))
-                        .unwrap_or(ok);
-                    Some((ok.to_string(), err.trim_end_matches('>').to_string()))
-                })
-                .unwrap_or_else(|| ("?".into(), "?".into()));
-            lines.push(format!(
-                "operation {id}: {} {path} ({}) body: {body} -> {success} | error: {error}",
-                method.to_uppercase(),
-                parameters.join(", ")
-            ));
         }
+        let (success, error) = sends
+            .get(&builder_name)
+            .and_then(|sig| match &sig.output {
+                syn::ReturnType::Type(_, ty) => Some(short_type(ty)),
+                syn::ReturnType::Default => None,
+            })
+            .and_then(|ret| {
+                let inner = ret.strip_prefix("Result<")?.strip_suffix('>')?;
+                let (ok, err) = inner.split_once(", Error<")?;
+                let ok = ok
+                    .strip_prefix("ResponseValue<")
+                    .and_then(|t| t.strip_suffix('>'))
+                    .unwrap_or(ok);
+                Some((ok.to_string(), err.trim_end_matches('>').to_string()))
+            })
+            .unwrap_or_else(|| ("?".into(), "?".into()));
+        lines.push(format!(
+            "operation {id}: {} {path} ({}) body: {body} -> {success} | error: {error}",
+            method.to_uppercase(),
+            parameters.join(", ")
+        ));
     }
     lines.sort();
     Ok(lines)
