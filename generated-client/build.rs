@@ -1,11 +1,13 @@
-//! Generates the client from ../spec/digitalocean.yaml into OUT_DIR. All logic lives in
-//! the digitalocean-codegen library; this script only wires it to Cargo.
+//! Generates the client from spec/digitalocean.yaml into OUT_DIR. All logic lives in the
+//! digitalocean-codegen library; this script only wires it to Cargo. In the repository
+//! `spec/digitalocean.yaml` of this crate is a symbolic link to the workspace's document (the
+//! one maintainers edit); `cargo package` puts the document itself into the package.
 
 use std::path::PathBuf;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by Cargo"));
-    let spec_path = manifest_dir.join("../spec/digitalocean.yaml");
+    let spec_path = manifest_dir.join("spec/digitalocean.yaml");
     // Rerun only when the document changes; a change of codegen (a build-dependency)
     // reruns the script anyway.
     println!("cargo::rerun-if-changed={}", spec_path.display());

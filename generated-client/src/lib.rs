@@ -58,6 +58,6 @@ pub use state::{ClientState, PageDefaults};
 pub use wait::WaitOptions;
 
 /// The README's examples, compiled as doctests so they cannot drift from the API.
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
