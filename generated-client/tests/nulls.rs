@@ -8,8 +8,8 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-#[tokio::test]
-async fn a_null_optional_list_decodes_as_absent() {
+/// A server whose Droplet list answers `"droplets": null`.
+async fn a_null_droplet_page() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v2/droplets"))
@@ -20,6 +20,12 @@ async fn a_null_optional_list_decodes_as_absent() {
         )
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn a_null_optional_list_decodes_as_absent() {
+    let server = a_null_droplet_page().await;
     let client = support::client(&server.uri());
     let page = client.droplets_list().send().await.expect("null decodes");
     assert_eq!(page.droplets, None);
@@ -52,16 +58,7 @@ async fn a_null_optional_list_inside_an_item_decodes_as_absent() {
 async fn a_stream_over_a_null_page_is_empty() {
     use digitalocean::Paginate;
     use futures::TryStreamExt;
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v2/droplets"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!({"droplets": null, "links": {"pages": {}}, "meta": {"total": 0}}),
-            ),
-        )
-        .mount(&server)
-        .await;
+    let server = a_null_droplet_page().await;
     let client = support::client(&server.uri());
     let all: Vec<_> = client.droplets_list().stream().try_collect().await.unwrap();
     assert!(all.is_empty());
