@@ -355,7 +355,13 @@ impl Client {
                 Gate::Refuse(reason) => {
                     tracing::debug!(operation = info.operation_id, %reason, "not retrying under the rate limit");
                     if let Some(previous) = previous {
-                        // A retry the budget does not allow: the last answer stands.
+                        // A retry the budget does not allow: the last answer stands, and a
+                        // create proved absent was not sent again after all.
+                        if let Some(reconciliation) = progress.reconciliation.as_mut()
+                            && reconciliation.resolution == Resolution::AbsentSentAgain
+                        {
+                            reconciliation.resolution = Resolution::Absent;
+                        }
                         return Ok(finish(previous, &progress));
                     }
                 }

@@ -496,3 +496,51 @@ async fn hostile_header_values_never_panic_and_never_wait_past_the_bounds() {
     fake.set_knobs(Knobs::default());
     client.tags_list().send().await.expect("still usable");
 }
+
+#[tokio::test]
+async fn a_create_proved_absent_that_the_rate_limit_keeps_from_resending_says_absent() {
+    let server = MockServer::start().await;
+    // The 503 also reports a spent budget with an hour to its reset.
+    Mock::given(method("POST"))
+        .and(path("/v2/tags"))
+        .respond_with(support::with_rate_limit(
+            503,
+            support::error_body("service_unavailable", "down"),
+            0,
+            3600,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/tags/held-back"))
+        .respond_with(support::with_rate_limit(
+            404,
+            support::error_body("not_found", "no such tag"),
+            0,
+            3600,
+        ))
+        .mount(&server)
+        .await;
+    let client = support::client(&server.uri());
+    let error: digitalocean::Error = client
+        .tags_create()
+        .body(tag("held-back"))
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert_eq!(error.outcome(), Outcome::Rejected, "proved absent: {error}");
+    assert_eq!(
+        error.reconciliation().map(|r| &r.resolution),
+        Some(&Resolution::Absent),
+        "not sent again"
+    );
+    let posts = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(posts, 1);
+}
