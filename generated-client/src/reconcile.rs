@@ -122,16 +122,13 @@ impl Create {
     /// The lookup as requests a person can run (paths relative to the API's base URL).
     pub(crate) fn describe_lookup(&self) -> String {
         match self {
-            Create::Tag { name } => format!("GET /v2/tags/{}", encode(name)),
+            Create::Tag { name } => format!("GET {}", tag_path(name)),
             Create::Droplets {
                 names, tags, gpu, ..
             } => {
                 let queries: Vec<String> = names
                     .iter()
-                    .map(|name| {
-                        let gpu = if *gpu { "&type=gpus" } else { "" };
-                        format!("GET /v2/droplets?name={}{gpu}", encode(name))
-                    })
+                    .map(|name| format!("GET {}", droplets_path(name, *gpu)))
                     .collect();
                 let tags = if tags.is_empty() {
                     String::new()
@@ -142,23 +139,58 @@ impl Create {
                 format!("{}{tags}, created after the request", queries.join(" + "))
             }
             Create::Volume { name, region, .. } => match name {
-                Some(name) => format!(
-                    "GET /v2/volumes?name={}&region={}",
-                    encode(name),
-                    encode(region)
-                ),
+                Some(name) => format!("GET {}", volume_path(name, region)),
                 None => format!("GET /v2/volumes?region={}", encode(region)),
             },
             Create::VolumeSnapshot { volume_id, name } => format!(
-                "GET /v2/volumes/{volume_id}/snapshots for the name {}, created after the request",
+                "GET {} for the name {}, created after the request",
+                snapshots_path(volume_id, 1),
                 encode(name)
             ),
         }
     }
 }
 
+/// Everything but the unreserved characters of RFC 3986, percent-encoded: safe in a path
+/// segment and in a query value.
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn encode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+    percent_encoding::utf8_percent_encode(text, NOT_UNRESERVED).to_string()
+}
+
+/// The lookup of a tag.
+fn tag_path(name: &str) -> String {
+    format!("/v2/tags/{}", encode(name))
+}
+
+/// The lookup of a volume by name and region (unique together).
+fn volume_path(name: &str, region: &str) -> String {
+    format!(
+        "/v2/volumes?name={}&region={}",
+        encode(name),
+        encode(region)
+    )
+}
+
+/// The lookup of the Droplets of one name (GPU Droplets are listed only with `type=gpus`).
+fn droplets_path(name: &str, gpu: bool) -> String {
+    let gpu = if gpu { "&type=gpus" } else { "" };
+    format!("/v2/droplets?name={}&per_page=200{gpu}", encode(name))
+}
+
+/// The snapshots of a volume, one page; the id is used as the create's path had it.
+fn snapshots_path(volume_id: &str, page: u32) -> String {
+    let page = if page > 1 {
+        format!("&page={page}")
+    } else {
+        String::new()
+    };
+    format!("/v2/volumes/{volume_id}/snapshots?per_page=200{page}")
 }
 
 /// One lookup response, decoded.
@@ -190,7 +222,7 @@ impl Client {
     ) -> Result<Verdict, String> {
         match create {
             Create::Tag { name } => {
-                let path = format!("/v2/tags/{}", path_segment(name));
+                let path = tag_path(name);
                 match self.get_json::<types::TagResponse>(&path, deadline).await? {
                     Some(page) if page.value.tag.is_some() => {
                         Ok(Verdict::Found(to_json(&page.value)?, page.headers))
@@ -211,11 +243,7 @@ impl Client {
                         "the request named no volume, so no lookup can find it".into(),
                     ));
                 };
-                let path = format!(
-                    "/v2/volumes?name={}&region={}",
-                    encode(name),
-                    encode(region)
-                );
+                let path = volume_path(name, region);
                 let Some(page) = self.get_json::<types::VolumeList>(&path, deadline).await? else {
                     return Err("the volume list answered 404".into());
                 };
@@ -265,11 +293,7 @@ impl Client {
                 let mut headers = HeaderMap::new();
                 let mut missing = 0;
                 for name in names {
-                    let path = format!(
-                        "/v2/droplets?name={}&per_page=200{}",
-                        encode(name),
-                        if *gpu { "&type=gpus" } else { "" }
-                    );
+                    let path = droplets_path(name, *gpu);
                     let Some(page) = self.get_json::<types::DropletList>(&path, deadline).await?
                     else {
                         return Err("the Droplet list answered 404".into());
@@ -322,8 +346,7 @@ impl Client {
                 Ok(Verdict::Found(body, headers))
             }
             Create::VolumeSnapshot { volume_id, name } => {
-                // The volume id is used as the create's path had it (already encoded).
-                let mut path = format!("/v2/volumes/{volume_id}/snapshots?per_page=200");
+                let mut path = snapshots_path(volume_id, 1);
                 let mut matches = Vec::new();
                 let mut last_headers = HeaderMap::new();
                 for page_number in 1..=MAX_PAGES {
@@ -353,10 +376,7 @@ impl Client {
                     if !has_next {
                         break;
                     }
-                    path = format!(
-                        "/v2/volumes/{volume_id}/snapshots?per_page=200&page={}",
-                        page_number + 1
-                    );
+                    path = snapshots_path(volume_id, page_number + 1);
                 }
                 match matches.len() {
                     0 => Ok(Verdict::Absent),
@@ -435,18 +455,6 @@ impl Client {
             last_problem
         })
     }
-}
-
-/// Everything but the unreserved characters of RFC 3986, percent-encoded.
-const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// A path segment with everything but unreserved characters percent-encoded.
-fn path_segment(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Bytes, String> {

@@ -112,6 +112,12 @@ async fn a_multiple_droplet_create_whose_answer_is_lost_is_found_with_its_tags()
     };
     let names: Vec<&str> = many.droplets.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["lost-1", "lost-2"]);
+    assert!(
+        many.droplets
+            .iter()
+            .all(|d| d.tags.contains(&"batch-7".to_string())),
+        "the lookup matched the request's tags"
+    );
     assert_eq!(fake.inventory().droplets.len(), 2, "no duplicate");
 }
 
