@@ -57,7 +57,7 @@ tokio = { version = \"1\", features = [\"rt\", \"macros\"] }" \
     "[patch.crates-io]
 digitalocean-codegen = { path = \"$work/digitalocean-codegen-0.1.0\" }"
 make_hello "$work/hello-baseline" \
-    "reqwest = { version = \"0.13\", default-features = false, features = [\"json\", \"rustls\", \"http2\"] }
+    "reqwest = { version = \"0.13\", default-features = false, features = [\"json\", \"rustls\"] }
 serde = { version = \"1\", features = [\"derive\"] }
 serde_json = \"1\"
 tokio = { version = \"1\", features = [\"rt\", \"macros\"] }" \

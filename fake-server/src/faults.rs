@@ -69,15 +69,6 @@ pub enum Fault {
     Html503AfterApply,
 }
 
-impl Fault {
-    pub(crate) fn after_apply(self) -> bool {
-        matches!(
-            self,
-            Self::ResetAfterApply | Self::CutBodyAfterApply | Self::Html503AfterApply
-        )
-    }
-}
-
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     pub(crate) next: VecDeque<Fault>,

@@ -1,7 +1,7 @@
-//! Starting the fake, and what happens around every request: bearer authentication,
-//! injected latency and faults, the rate limit (with `ratelimit-*` headers on every response
-//! and `retry-after` on 429), DigitalOcean's error bodies with a request id, and an optional
-//! record of every exchange for conformance tests.
+//! Starting the fake, and what happens around every request: request ids and bearer
+//! authentication (tower-http layers), injected latency and faults, the rate limit (with
+//! `ratelimit-*` headers on every response and `retry-after` on 429), DigitalOcean's error
+//! bodies with the request id, and an optional record of every exchange for conformance tests.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +16,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tower_http::request_id::{MakeRequestId, RequestId, SetRequestIdLayer};
+use tower_http::validate_request::{ValidateRequest, ValidateRequestHeaderLayer};
 
 use crate::api_error::ApiError;
 use crate::budget::{Budget, Limits};
@@ -59,28 +61,125 @@ fn set(response: &mut Response, name: &'static str, value: impl ToString) {
     }
 }
 
-fn authorized(state: &ServerState, request: &Request) -> bool {
-    let Some(value) = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some(token) = value.strip_prefix("Bearer ").map(str::trim) else {
-        return false;
-    };
-    !token.is_empty()
-        && state
-            .token
-            .as_deref()
-            .is_none_or(|expected| expected == token)
+/// The bearer check (tower-http's header validation): any non-empty token, or only the
+/// one the builder was given. A refusal is DigitalOcean's 401, made into its documented
+/// body by [`finish`] like every other error.
+#[derive(Clone)]
+struct BearerToken {
+    expected: Option<Arc<str>>,
 }
 
-async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next: Next) -> Response {
-    let number = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
+impl<B> ValidateRequest<B> for BearerToken {
+    type ResponseBody = Body;
+
+    fn validate(&mut self, request: &mut Request<B>) -> Result<(), Response> {
+        let token = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty());
+        match (token, self.expected.as_deref()) {
+            (Some(token), Some(expected)) if token == expected => Ok(()),
+            (Some(_), None) => Ok(()),
+            _ => Err(ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                id: "unauthorized",
+                message: "Unable to authenticate you.".into(),
+                root_causes: false,
+            }
+            .into_response()),
+        }
+    }
+}
+
+/// Request ids in DigitalOcean's UUID shape, numbered in arrival order (tower-http's
+/// request-id layer sets them as `x-request-id` on the request, keeping one the client sent).
+#[derive(Clone, Default)]
+struct SequentialRequestIds(Arc<AtomicU64>);
+
+impl MakeRequestId for SequentialRequestIds {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let number = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+        HeaderValue::from_str(&format!("00000000-fa6e-4000-8000-{number:012x}"))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// Marks a response whose answer must be lost on the way back: `finish` breaks the
+/// connection (or sends the proxy's page) instead of the response, and records nothing.
+#[derive(Debug, Clone, Copy)]
+struct LoseAnswer(Fault);
+
+/// Inside the bearer check: the injected faults, the rate-limit budget, then the routes.
+async fn admit(State(state): State<Arc<ServerState>>, request: Request, next: Next) -> Response {
+    let fault = state.fault();
+    match fault {
+        Some(Fault::Reset) => {
+            let mut response = reset();
+            response.extensions_mut().insert(LoseAnswer(Fault::Reset));
+            response
+        }
+        Some(Fault::Fail(429)) => {
+            // An injected burst-limit refusal: DigitalOcean's 429 with retry-after.
+            let mut response = too_many_requests(1);
+            let limit = lock(&state.budget).limits().per_hour;
+            set_rate_limit(&mut response, limit, 0, now_unix() + 1);
+            response
+        }
+        Some(Fault::Fail(status)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            ApiError {
+                status,
+                id: if status.is_server_error() {
+                    "service_unavailable"
+                } else {
+                    "bad_request"
+                },
+                message: "The fake was told to fail this request.".into(),
+                root_causes: false,
+            }
+            .into_response()
+        }
+        None
+        | Some(Fault::ResetAfterApply | Fault::CutBodyAfterApply | Fault::Html503AfterApply) => {
+            let verdict = lock(&state.budget).spend(SystemTime::now());
+            let mut response = match verdict.retry_after {
+                Some(seconds) => too_many_requests(seconds),
+                None => {
+                    let mut response = next.run(request).await;
+                    // The request was applied; its answer is lost on the way back.
+                    if let Some(fault) = fault {
+                        response.extensions_mut().insert(LoseAnswer(fault));
+                    }
+                    response
+                }
+            };
+            set_rate_limit(
+                &mut response,
+                verdict.limit,
+                verdict.remaining,
+                verdict.reset,
+            );
+            response
+        }
+    }
+}
+
+/// Around the bearer check: latency, then what every answer gets (the rate-limit headers,
+/// the request id, DigitalOcean's error body, the extra headers), the lost answers, and
+/// the record of the exchange.
+async fn finish(State(state): State<Arc<ServerState>>, request: Request, next: Next) -> Response {
+    state.requests.fetch_add(1, Ordering::Relaxed);
     let _in_flight = InFlight::enter(&state);
-    let request_id = format!("00000000-fa6e-4000-8000-{number:012x}");
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().map(str::to_string);
@@ -90,63 +189,11 @@ async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next:
         tokio::time::sleep(latency).await;
     }
 
-    // Whether the request reached the routes (was applied): the after-apply faults need it.
-    let mut routed = false;
-    let mut fault = None;
-    let mut response = if !authorized(&state, &request) {
-        ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            id: "unauthorized",
-            message: "Unable to authenticate you.".into(),
-            root_causes: false,
-        }
-        .into_response()
-    } else {
-        fault = state.fault();
-        match fault {
-            Some(Fault::Reset) => return reset(),
-            Some(Fault::Fail(429)) => {
-                // An injected burst-limit refusal: DigitalOcean's 429 with retry-after.
-                let mut response = too_many_requests(1);
-                let limit = lock(&state.budget).limits().per_hour;
-                set_rate_limit(&mut response, limit, 0, now_unix() + 1);
-                response
-            }
-            Some(Fault::Fail(status)) => {
-                let status =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-                ApiError {
-                    status,
-                    id: if status.is_server_error() {
-                        "service_unavailable"
-                    } else {
-                        "bad_request"
-                    },
-                    message: "The fake was told to fail this request.".into(),
-                    root_causes: false,
-                }
-                .into_response()
-            }
-            None
-            | Some(Fault::ResetAfterApply | Fault::CutBodyAfterApply | Fault::Html503AfterApply) => {
-                let verdict = lock(&state.budget).spend(SystemTime::now());
-                let mut response = match verdict.retry_after {
-                    Some(seconds) => too_many_requests(seconds),
-                    None => {
-                        routed = true;
-                        next.run(request).await
-                    }
-                };
-                set_rate_limit(
-                    &mut response,
-                    verdict.limit,
-                    verdict.remaining,
-                    verdict.reset,
-                );
-                response
-            }
-        }
-    };
+    let mut response = next.run(request).await;
+    let lost = response.extensions_mut().remove::<LoseAnswer>();
+    if let Some(LoseAnswer(Fault::Reset)) = lost {
+        return reset();
+    }
     if !response.headers().contains_key("ratelimit-limit") {
         // Responses refused before the budget (401, injected faults) still carry the headers.
         let limit = lock(&state.budget).limits().per_hour;
@@ -181,8 +228,7 @@ async fn pipeline(State(state): State<Arc<ServerState>>, request: Request, next:
         );
     }
 
-    if routed && let Some(fault) = fault.filter(|f| f.after_apply()) {
-        // The request was applied; its answer is lost on the way back (and not recorded).
+    if let Some(LoseAnswer(fault)) = lost {
         return match fault {
             Fault::CutBodyAfterApply => cut_body(response).await,
             Fault::Html503AfterApply => html_503(),
@@ -343,8 +389,16 @@ impl FakeServerBuilder {
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
         });
+        // Outermost last: request id, then `finish`, the bearer check, `admit`, the routes.
         let app = routes::router(state.clone())
-            .layer(middleware::from_fn_with_state(state.clone(), pipeline));
+            .layer(middleware::from_fn_with_state(state.clone(), admit))
+            .layer(ValidateRequestHeaderLayer::custom(BearerToken {
+                expected: state.token.as_deref().map(Arc::from),
+            }))
+            .layer(middleware::from_fn_with_state(state.clone(), finish))
+            .layer(SetRequestIdLayer::x_request_id(
+                SequentialRequestIds::default(),
+            ));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app).with_graceful_shutdown(async {

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::pin::Pin;
 
-use futures::stream::{self, Stream, StreamExt};
+use futures_util::stream::{self, Stream, StreamExt};
 use progenitor_client::ResponseValue;
 
 use crate::error::ErrorBody;
