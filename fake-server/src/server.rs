@@ -147,7 +147,10 @@ async fn admit(State(state): State<Arc<ServerState>>, request: Request, next: Ne
         | Some(Fault::ResetAfterApply | Fault::CutBodyAfterApply | Fault::Html503AfterApply) => {
             let verdict = lock(&state.budget).spend(SystemTime::now());
             let mut response = match verdict.retry_after {
-                Some(seconds) => too_many_requests(seconds),
+                Some(seconds) => {
+                    state.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    too_many_requests(seconds)
+                }
                 None => {
                     let mut response = next.run(request).await;
                     // The request was applied; its answer is lost on the way back.
@@ -388,6 +391,7 @@ impl FakeServerBuilder {
             requests: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
         });
         // Outermost last: request id, then `finish`, the bearer check, `admit`, the routes.
         let app = routes::router(state.clone())
@@ -505,6 +509,11 @@ impl FakeServer {
     /// The most requests the server was handling at the same time so far.
     pub fn max_concurrent_requests(&self) -> u64 {
         self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How many requests the rate-limit budget refused with a 429 so far.
+    pub fn rate_limited_requests(&self) -> u64 {
+        self.state.rate_limited.load(Ordering::Relaxed)
     }
 
     /// What the fake holds now: for comparing with what a client was told.

@@ -45,6 +45,8 @@ pub(crate) struct ServerState {
     pub(crate) requests: AtomicU64,
     pub(crate) in_flight: AtomicU64,
     pub(crate) max_in_flight: AtomicU64,
+    /// Requests the budget refused with a 429 (injected 429s not counted).
+    pub(crate) rate_limited: AtomicU64,
 }
 
 /// Counts a request as in flight until dropped (whatever path the pipeline takes).

@@ -1,6 +1,7 @@
-//! `cargo bench -p digitalocean --bench client`: what the hand-written layer costs and what
-//! concurrent pagination buys, each measured against a baseline in the same run, against
-//! the fake API on 127.0.0.1 (nothing leaves the machine). Prints ratios; asserts nothing.
+//! `cargo bench -p digitalocean --bench client`: what adaptive pagination buys, what its
+//! memory costs, and what the hand-written layer costs, each measured against a baseline in
+//! the same run, against the fake API on 127.0.0.1 (nothing leaves the machine). Prints
+//! ratios; asserts only that every Droplet was listed.
 
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::{Duration, Instant};
@@ -22,132 +23,273 @@ fn client(url: &str) -> Client {
         .expect("a valid configuration")
 }
 
-async fn pagination() {
-    let fake = FakeServer::builder()
-        .droplets(1000)
-        .latency(Duration::from_millis(20))
-        .rate_limit(1_000_000, 1_000_000)
+/// Seeded Droplets for `listed` in a list: every sixth seeded Droplet is a GPU Droplet,
+/// which `droplets_list` leaves out.
+fn seeded_for(listed: usize) -> usize {
+    listed / 5 * 6
+}
+
+/// A fake with DigitalOcean's own budget (250 a minute, 5,000 an hour) and 50 ms per request.
+async fn budgeted_fake(listed: usize) -> FakeServer {
+    FakeServer::builder()
+        .droplets(seeded_for(listed))
+        .latency(Duration::from_millis(50))
         .start()
         .await
-        .expect("the fake starts");
-    let client = client(fake.url());
+        .expect("the fake starts")
+}
+
+/// How a run walks the pages.
+#[derive(Clone, Copy)]
+enum Walk {
+    Fixed(usize),
+    Adaptive,
+}
+
+async fn pagination() {
+    const LISTED: usize = 10_000;
+    const RUNS: usize = 3;
+    let walks = [
+        ("one page at a time (baseline)", Walk::Fixed(1)),
+        ("4 pages in flight, fixed", Walk::Fixed(4)),
+        ("8 pages in flight, fixed", Walk::Fixed(8)),
+        ("stream(): adaptive, up to 16", Walk::Adaptive),
+    ];
     let mut results = Vec::new();
-    for concurrency in [1usize, 4, 8] {
-        let options = PageOptions {
-            per_page: NonZeroU64::new(100).expect("not zero"),
-            concurrency: NonZeroUsize::new(concurrency).expect("not zero"),
-        };
+    for (name, walk) in walks {
         let mut samples = Vec::new();
-        let mut count = 0;
-        for _ in 0..5 {
+        let (mut requests, mut refused, mut peak) = (0, 0, 0);
+        for _ in 0..RUNS {
+            // A fresh fake per run: each run starts with the whole budget, as a real
+            // list-all would, and no run is slowed by the one before it.
+            let fake = budgeted_fake(LISTED).await;
+            let client = client(fake.url());
+            let request = client.droplets_list();
             let started = Instant::now();
-            let all: Vec<_> = client
-                .droplets_list()
-                .stream_with(options)
-                .try_collect()
-                .await
-                .expect("pages");
+            let count = match walk {
+                Walk::Fixed(pages) => {
+                    let options = PageOptions {
+                        per_page: NonZeroU64::new(200).expect("not zero"),
+                        concurrency: NonZeroUsize::new(pages).expect("not zero"),
+                    };
+                    count(request.stream_with(options)).await
+                }
+                Walk::Adaptive => count(request.stream()).await,
+            };
             samples.push(started.elapsed());
-            count = all.len();
+            assert_eq!(count, LISTED, "every Droplet listed once");
+            requests = fake.requests();
+            refused += fake.rate_limited_requests();
+            peak = peak.max(fake.max_concurrent_requests());
         }
-        results.push((concurrency, median(samples), count));
+        results.push((name, median(samples), requests, refused, peak));
     }
-    let (_, baseline, count) = results[0];
+    let baseline = results[0].1;
     println!(
-        "pagination: {count} Droplets in {} pages of 100, 20 ms latency per request (median of 5)",
-        count.div_ceil(100)
+        "pagination: {LISTED} Droplets in {} pages of 200, 50 ms per request, the fake enforcing 250 a minute (median of {RUNS}, a fresh fake per run)",
+        LISTED.div_ceil(200)
     );
-    for (concurrency, time, _) in &results {
+    for (name, time, requests, refused, peak) in &results {
         println!(
-            "  {concurrency} page(s) in flight {:>10.1} ms   {:.2}x the sequential walk's speed",
+            "  {name:<31} {:>8.1} ms   {:.2}x the baseline's time   {requests} requests, {refused} refused (429), at most {peak} in flight",
             time.as_secs_f64() * 1000.0,
-            baseline.as_secs_f64() / time.as_secs_f64()
+            time.as_secs_f64() / baseline.as_secs_f64()
         );
     }
 }
 
-async fn hook_overhead() {
+async fn count<T>(stream: digitalocean::ItemStream<'_, T>) -> usize {
+    stream
+        .try_fold(0, |n, _| async move { Ok(n + 1) })
+        .await
+        .expect("every page")
+}
+
+/// The process's peak resident memory (Linux: VmHWM), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// In a child process (so that the fake's memory is not counted): stream every Droplet of
+/// the fake at `url` with `stream()` and print the peak resident memory.
+async fn memory_probe(url: &str) {
+    let client = client(url);
+    let listed = count(client.droplets_list().stream()).await;
+    println!("{listed} {}", peak_rss_kib().unwrap_or(0));
+}
+
+/// Peak memory of a process that streams `listed` Droplets, measured in a child process.
+async fn streamed_peak(listed: usize) -> Option<(usize, u64)> {
     let fake = FakeServer::builder()
-        .droplets(10)
-        .rate_limit(1_000_000, 1_000_000)
+        .droplets(seeded_for(listed))
         .start()
         .await
         .expect("the fake starts");
-    let client = client(fake.url());
-    let droplet = client
-        .droplets_list()
-        .send()
+    let exe = std::env::current_exe().ok()?;
+    let output = tokio::process::Command::new(exe)
+        .args(["--memory-probe", fake.url()])
+        .output()
         .await
-        .expect("a page")
-        .into_inner()
-        .droplets
-        .and_then(|d| d.into_iter().next())
-        .expect("a seeded Droplet")
-        .id;
-    let raw = reqwest::Client::new();
-    let url = format!("{}/v2/droplets/{droplet}", fake.url());
-    const CALLS: u32 = 2000;
-    // Warm both connections.
-    raw.get(&url)
-        .bearer_auth("t")
-        .send()
-        .await
-        .expect("raw")
-        .bytes()
-        .await
-        .expect("body");
-    client
-        .droplets_get()
-        .droplet_id(droplet)
-        .send()
-        .await
-        .expect("client");
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let mut words = text.split_whitespace();
+    let count = words.next()?.parse().ok()?;
+    let kib = words.next()?.parse().ok()?;
+    Some((count, kib))
+}
 
-    let mut raw_samples = Vec::new();
-    let mut client_samples = Vec::new();
-    for _ in 0..3 {
-        let started = Instant::now();
-        for _ in 0..CALLS {
+async fn memory() {
+    let small = streamed_peak(200).await;
+    let large = streamed_peak(10_000).await;
+    println!("memory: peak resident memory of a process streaming every Droplet with stream()");
+    match (small, large) {
+        (Some((n_small, small)), Some((n_large, large))) if small > 0 => {
+            println!(
+                "  {n_small:>6} Droplets (baseline) {:>8.1} MiB",
+                small as f64 / 1024.0
+            );
+            println!(
+                "  {n_large:>6} Droplets            {:>8.1} MiB   {:.2}x the baseline",
+                large as f64 / 1024.0,
+                large as f64 / small as f64
+            );
+        }
+        _ => println!("  not measured: needs /proc/self/status (Linux)"),
+    }
+}
+
+/// CPU time this thread has spent on a CPU so far (Linux: /proc/thread-self/schedstat, in
+/// nanoseconds), so that the fake's work on other threads is not counted.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(
+        text.split_whitespace().next()?.parse().ok()?,
+    ))
+}
+
+/// Client-side CPU per call of `droplets_get`: the client against reqwest decoding into the
+/// same generated type. Both run on a current-thread runtime on this thread; the fake runs
+/// on a runtime of its own on other threads, so its work is not counted.
+fn hook_overhead() {
+    let (url_sender, url_receiver) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        runtime.block_on(async move {
+            let fake = FakeServer::builder()
+                .droplets(10)
+                .rate_limit(1_000_000, 1_000_000)
+                .start()
+                .await
+                .expect("the fake starts");
+            url_sender
+                .send(fake.url().to_string())
+                .expect("the bench waits");
+            let _ = stopped.await;
+        });
+    });
+    let url = url_receiver.recv().expect("the fake's URL");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let client = client(&url);
+        let droplet = client
+            .droplets_list()
+            .send()
+            .await
+            .expect("a page")
+            .into_inner()
+            .droplets
+            .and_then(|d| d.into_iter().next())
+            .expect("a seeded Droplet")
+            .id;
+        let raw = reqwest::Client::new();
+        let raw_url = format!("{url}/v2/droplets/{droplet}");
+        const CALLS: u32 = 2000;
+        let raw_call = || async {
             let body = raw
-                .get(&url)
-                .bearer_auth("t")
+                .get(&raw_url)
+                .bearer_auth("dop_v1_bench")
                 .send()
                 .await
                 .expect("raw")
                 .bytes()
                 .await
                 .expect("body");
-            let _: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
-        }
-        raw_samples.push(started.elapsed() / CALLS);
-        let started = Instant::now();
-        for _ in 0..CALLS {
+            let _: digitalocean::types::DropletResponse =
+                serde_json::from_slice(&body).expect("a Droplet");
+        };
+        let client_call = || async {
             client
                 .droplets_get()
                 .droplet_id(droplet)
                 .send()
                 .await
                 .expect("client");
+        };
+        // Warm both connections.
+        raw_call().await;
+        client_call().await;
+
+        let (mut raw_samples, mut client_samples) = (Vec::new(), Vec::new());
+        let (mut raw_wall, mut client_wall) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            let (cpu, wall) = (thread_cpu(), Instant::now());
+            for _ in 0..CALLS {
+                raw_call().await;
+            }
+            raw_wall.push(wall.elapsed() / CALLS);
+            raw_samples.push(thread_cpu().zip(cpu).map(|(b, a)| (b - a) / CALLS));
+            let (cpu, wall) = (thread_cpu(), Instant::now());
+            for _ in 0..CALLS {
+                client_call().await;
+            }
+            client_wall.push(wall.elapsed() / CALLS);
+            client_samples.push(thread_cpu().zip(cpu).map(|(b, a)| (b - a) / CALLS));
         }
-        client_samples.push(started.elapsed() / CALLS);
-    }
-    let (raw, typed) = (median(raw_samples), median(client_samples));
-    println!(
-        "hooks: {CALLS} GETs of one Droplet against the fake, no latency (median of 3 rounds)"
-    );
-    println!(
-        "  reqwest + serde_json::Value (baseline) {:>8.1} µs per call",
-        raw.as_secs_f64() * 1e6
-    );
-    println!(
-        "  digitalocean client (typed, hooks)     {:>8.1} µs per call   {:.2}x the baseline",
-        typed.as_secs_f64() * 1e6,
-        typed.as_secs_f64() / raw.as_secs_f64()
-    );
+        println!(
+            "hooks: {CALLS} GETs of one Droplet against the fake, no latency (median of 5 rounds)"
+        );
+        let raw_cpu: Option<Vec<Duration>> = raw_samples.into_iter().collect();
+        let client_cpu: Option<Vec<Duration>> = client_samples.into_iter().collect();
+        let rows = [
+            ("client CPU per call", raw_cpu.map(median), client_cpu.map(median)),
+            ("wall time per call ", Some(median(raw_wall)), Some(median(client_wall))),
+        ];
+        for (what, raw, typed) in rows {
+            let (Some(raw), Some(typed)) = (raw, typed) else {
+                println!("  {what}: not measured (needs /proc/thread-self/schedstat)");
+                continue;
+            };
+            println!(
+                "  {what}: reqwest + typed decoding (baseline) {:>7.1} µs, digitalocean client {:>7.1} µs   {:.2}x the baseline",
+                raw.as_secs_f64() * 1e6,
+                typed.as_secs_f64() * 1e6,
+                typed.as_secs_f64() / raw.as_secs_f64()
+            );
+        }
+    });
+    let _ = stop.send(());
+    let _ = server.join();
 }
 
-#[tokio::main]
-async fn main() {
-    pagination().await;
-    hook_overhead().await;
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--memory-probe") {
+        let url = args.get(at + 1).expect("--memory-probe URL");
+        runtime.block_on(memory_probe(url));
+        return;
+    }
+    runtime.block_on(async {
+        pagination().await;
+        memory().await;
+    });
+    drop(runtime);
+    // Its own runtimes: the client's on this thread, the fake's on others.
+    hook_overhead();
 }

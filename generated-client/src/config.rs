@@ -39,7 +39,7 @@ impl fmt::Debug for Token {
 
 /// Builds a [`Client`]. Defaults: base URL [`DEFAULT_BASE_URL`], connect timeout 10 s,
 /// request timeout 60 s (per attempt), [`RetryPolicy::default`],
-/// [`RateLimitPolicy::default`], streams of 200 items per page with 4 pages in flight.
+/// [`RateLimitPolicy::default`], streams of 200 items per page with up to 16 pages in flight.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -61,7 +61,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     rate_limit: RateLimitPolicy,
     per_page: u64,
-    page_concurrency: usize,
+    max_pages_in_flight: usize,
     reconcile_creates: bool,
 }
 
@@ -76,7 +76,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
             .field("per_page", &self.per_page)
-            .field("page_concurrency", &self.page_concurrency)
+            .field("max_pages_in_flight", &self.max_pages_in_flight)
             .field("reconcile_creates", &self.reconcile_creates)
             .finish()
     }
@@ -93,7 +93,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             rate_limit: RateLimitPolicy::default(),
             per_page: 200,
-            page_concurrency: 4,
+            max_pages_in_flight: 16,
             reconcile_creates: true,
         }
     }
@@ -197,9 +197,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Pages a stream fetches at once once the total is known (default 4).
-    pub fn page_concurrency(mut self, pages: usize) -> Self {
-        self.page_concurrency = pages;
+    /// The most pages a [`stream()`](crate::Paginate::stream) keeps in flight once the
+    /// total is known (default 16). The stream adapts below it: all of them while the
+    /// rate-limit budget is plentiful, fewer as it drains, one once pacing starts.
+    pub fn max_pages_in_flight(mut self, pages: usize) -> Self {
+        self.max_pages_in_flight = pages;
         self
     }
 
@@ -233,8 +235,8 @@ impl ClientBuilder {
                     self.per_page
                 ))
             })?;
-        let concurrency = NonZeroUsize::new(self.page_concurrency)
-            .ok_or_else(|| Error::configuration("page_concurrency must be at least 1"))?;
+        let max_in_flight = NonZeroUsize::new(self.max_pages_in_flight)
+            .ok_or_else(|| Error::configuration("max_pages_in_flight must be at least 1"))?;
 
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {}", token.0)).map_err(|_| {
@@ -261,7 +263,7 @@ impl ClientBuilder {
             self.rate_limit,
             PageDefaults {
                 per_page,
-                concurrency,
+                max_in_flight,
             },
         )
         .with_transport(self.request_timeout, authorization);

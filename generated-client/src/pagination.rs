@@ -6,7 +6,8 @@
 //! Pages are walked by number against the configured base URL; `links.pages.next` is only
 //! read to know whether another page exists, never followed (a link to another host would
 //! otherwise receive the token). Once `meta.total` is known from the first page, the other
-//! pages are fetched concurrently (bounded) and still yielded in order.
+//! pages are fetched concurrently and still yielded in order. How many are in flight follows
+//! the rate-limit budget (see [`Paginate::stream`]); memory is bounded by that number.
 //!
 //! ```no_run
 //! use digitalocean::Paginate;
@@ -20,7 +21,7 @@ use std::future::Future;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::pin::Pin;
 
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream::{self, FuturesOrdered, Stream, StreamExt};
 use progenitor_client::ResponseValue;
 
 use crate::error::ErrorBody;
@@ -70,42 +71,94 @@ pub trait PageRequest<'a>: Clone + Send + Sized + 'a {
 /// A stream of items across pages; ends after the first error.
 pub type ItemStream<'a, T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send + 'a>>;
 
-/// Page size and concurrency of one stream.
+/// Page size and a fixed number of pages in flight, for [`Paginate::stream_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageOptions {
     /// Items requested per page (1–200).
     pub per_page: NonZeroU64,
-    /// Pages in flight at once once the total is known.
+    /// Pages in flight at once once the total is known, whatever the rate limit says.
     pub concurrency: NonZeroUsize,
 }
 
 impl PageOptions {
-    /// The client's defaults (see [`ClientBuilder`](crate::ClientBuilder)).
+    /// The client's page size, and its most pages in flight as a fixed number (see
+    /// [`ClientBuilder`](crate::ClientBuilder)).
     pub fn of(client: &Client) -> Self {
         let defaults = client.inner.shared.pages;
         Self {
             per_page: defaults.per_page,
-            concurrency: defaults.concurrency,
+            concurrency: defaults.max_in_flight,
+        }
+    }
+}
+
+/// Requests of rate-limit headroom (the budget left before pacing starts) that each page in
+/// flight of an adaptive stream needs. Pages in flight are requests already committed, so
+/// a window at most 1/8 of the headroom can never carry the client past the pacing line
+/// however many streams share the budget, and shrinks smoothly as the budget drains.
+pub const HEADROOM_PER_PAGE_IN_FLIGHT: u64 = 8;
+
+/// How many pages a stream keeps in flight.
+#[derive(Debug, Clone, Copy)]
+enum Window {
+    /// Always this many.
+    Fixed(usize),
+    /// Up to `max`, following the rate-limit budget the client has seen.
+    Adaptive { max: usize },
+}
+
+impl Window {
+    /// Pages that may be in flight now.
+    fn size(self, client: &Client) -> usize {
+        match self {
+            Window::Fixed(size) => size,
+            Window::Adaptive { max } => {
+                let shared = &client.inner.shared;
+                match shared.rate_limit.headroom(&shared.rate_limit_policy) {
+                    // Nothing known (or the window reset): the budget is not in question.
+                    None => max,
+                    Some(headroom) => usize::try_from(headroom / HEADROOM_PER_PAGE_IN_FLIGHT)
+                        .unwrap_or(usize::MAX)
+                        .clamp(1, max),
+                }
+            }
         }
     }
 }
 
 /// `.stream()` for every paginated request builder.
 pub trait Paginate<'a>: PageRequest<'a> {
-    /// Every item of every page, with the client's page size (default 200) and
-    /// concurrency (default 4). The builder's `page` and `per_page` are replaced.
+    /// Every item of every page, with the client's page size (default 200). The builder's
+    /// `page` and `per_page` are replaced.
+    ///
+    /// After the first page, the pages in flight follow the rate-limit budget: up to the
+    /// client's [`max_pages_in_flight`](crate::ClientBuilder::max_pages_in_flight)
+    /// (default 16) while it is plentiful, one page per
+    /// [`HEADROOM_PER_PAGE_IN_FLIGHT`] requests left before pacing starts as it drains,
+    /// and one at a time once pacing has started.
     fn stream(self) -> ItemStream<'a, Self::Item> {
-        let options = PageOptions::of(self.client());
-        self.stream_with(options)
+        let client = self.client();
+        let defaults = client.inner.shared.pages;
+        let window = Window::Adaptive {
+            max: defaults.max_in_flight.get(),
+        };
+        items(pages(self, defaults.per_page, window))
     }
 
-    /// Like [`stream`](Self::stream) with explicit options.
+    /// Like [`stream`](Self::stream) with a page size and a fixed number of pages in flight.
     fn stream_with(self, options: PageOptions) -> ItemStream<'a, Self::Item> {
-        Box::pin(pages(self, options).flat_map(|page| match page {
-            Ok(items) => stream::iter(items.into_iter().map(Ok).collect::<Vec<_>>()),
-            Err(error) => stream::iter(vec![Err(error)]),
-        }))
+        let window = Window::Fixed(options.concurrency.get());
+        items(pages(self, options.per_page, window))
     }
+}
+
+fn items<'a, T: Send + 'a>(
+    pages: impl Stream<Item = Result<Vec<T>, Error>> + Send + 'a,
+) -> ItemStream<'a, T> {
+    Box::pin(pages.flat_map(|page| match page {
+        Ok(items) => stream::iter(items.into_iter().map(Ok).collect::<Vec<_>>()),
+        Err(error) => stream::iter(vec![Err(error)]),
+    }))
 }
 
 impl<'a, R: PageRequest<'a>> Paginate<'a> for R {}
@@ -137,7 +190,7 @@ enum Walk<'a, R: PageRequest<'a>> {
     /// Pages 2..=last of a known total, fetched concurrently, yielded in order.
     Planned {
         request: R,
-        pages: Pin<Box<dyn Stream<Item = PageResult<R::Item>> + Send + 'a>>,
+        ahead: Ahead<'a, R::Item>,
         last: u64,
         seen: u64,
         total: u64,
@@ -150,12 +203,36 @@ enum Walk<'a, R: PageRequest<'a>> {
     Done,
 }
 
+/// The planned pages in flight, oldest first, and the next page to request.
+struct Ahead<'a, T> {
+    in_flight: FuturesOrdered<PageFuture<'a, T>>,
+    next: u64,
+}
+
+impl<'a, T> Ahead<'a, T> {
+    /// Requests more pages, up to `last`, until the window is full. Called before every
+    /// wait, so the window follows the budget that the pages which came back reported.
+    fn fill<R: PageRequest<'a, Item = T>>(
+        &mut self,
+        request: &R,
+        per_page: NonZeroU64,
+        window: Window,
+        last: u64,
+    ) {
+        let size = window.size(request.client());
+        while self.in_flight.len() < size && self.next <= last {
+            self.in_flight
+                .push_back(fetch(request, self.next, per_page));
+            self.next += 1;
+        }
+    }
+}
+
 fn pages<'a, R: PageRequest<'a>>(
     request: R,
-    options: PageOptions,
+    per_page: NonZeroU64,
+    window: Window,
 ) -> impl Stream<Item = Result<Vec<R::Item>, Error>> + Send + 'a {
-    let per_page = options.per_page;
-    let concurrency = options.concurrency.get();
     stream::unfold(Walk::Start(request), move |walk| async move {
         match walk {
             Walk::Done => None,
@@ -172,14 +249,13 @@ fn pages<'a, R: PageRequest<'a>>(
                         (Some(total), _) if seen >= total || first.items.is_empty() => Walk::Done,
                         (Some(total), _) => {
                             let last = total.div_ceil(per_page.get()).max(1);
-                            let planned = request.clone();
-                            let pages = stream::iter(2..=last)
-                                .map(move |page| fetch(&planned, page, per_page))
-                                .buffered(concurrency)
-                                .boxed();
+                            let ahead = Ahead {
+                                in_flight: FuturesOrdered::new(),
+                                next: 2,
+                            };
                             Walk::Planned {
                                 request,
-                                pages,
+                                ahead,
                                 last,
                                 seen,
                                 total,
@@ -193,44 +269,48 @@ fn pages<'a, R: PageRequest<'a>>(
             },
             Walk::Planned {
                 request,
-                mut pages,
+                mut ahead,
                 last,
                 seen,
                 total,
-            } => match pages.next().await {
-                // Every planned page was read and the last one still announced a next
-                // page: the collection grew since the first page; go on one at a time.
-                None => Some((
-                    Ok(Vec::new()),
-                    Walk::Sequential {
-                        request,
-                        page: last + 1,
-                    },
-                )),
-                Some(Err(error)) => Some((Err(error), Walk::Done)),
-                Some(Ok(page)) => {
-                    warn_about_foreign_link(
-                        R::OPERATION_ID,
-                        request.client(),
-                        page.next.as_deref(),
-                    );
-                    let seen = seen + page.items.len() as u64;
-                    // Stop when the total was seen, or the server says there is no next page
-                    // (the collection shrank): the pages still in flight are dropped.
-                    let walk = if seen >= total || page.items.is_empty() || page.next.is_none() {
-                        Walk::Done
-                    } else {
-                        Walk::Planned {
+            } => {
+                ahead.fill(&request, per_page, window, last);
+                match ahead.in_flight.next().await {
+                    // Every planned page was read and the last one still announced a next
+                    // page: the collection grew since the first page; go on one at a time.
+                    None => Some((
+                        Ok(Vec::new()),
+                        Walk::Sequential {
                             request,
-                            pages,
-                            last,
-                            seen,
-                            total,
-                        }
-                    };
-                    Some((Ok(page.items), walk))
+                            page: last + 1,
+                        },
+                    )),
+                    Some(Err(error)) => Some((Err(error), Walk::Done)),
+                    Some(Ok(page)) => {
+                        warn_about_foreign_link(
+                            R::OPERATION_ID,
+                            request.client(),
+                            page.next.as_deref(),
+                        );
+                        let seen = seen + page.items.len() as u64;
+                        // Stop when the total was seen, or the server says there is no next page
+                        // (the collection shrank): the pages still in flight are dropped.
+                        let walk = if seen >= total || page.items.is_empty() || page.next.is_none()
+                        {
+                            Walk::Done
+                        } else {
+                            Walk::Planned {
+                                request,
+                                ahead,
+                                last,
+                                seen,
+                                total,
+                            }
+                        };
+                        Some((Ok(page.items), walk))
+                    }
                 }
-            },
+            }
             Walk::Sequential { request, page } => match fetch(&request, page, per_page).await {
                 Err(error) => Some((Err(error), Walk::Done)),
                 Ok(parts) => {
@@ -273,5 +353,61 @@ fn warn_about_foreign_link(operation: &str, client: &Client, next: Option<&str>)
             operation,
             "ignoring a next-page link to another host; pages are requested from the configured base URL"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::RateLimit;
+
+    fn client_that_saw(remaining: Option<u64>) -> Client {
+        let client = Client::builder()
+            .token("dop_v1_test")
+            .base_url("http://127.0.0.1:1")
+            .max_pages_in_flight(16)
+            .build()
+            .unwrap();
+        if let Some(remaining) = remaining {
+            client.inner.shared.rate_limit.observe(RateLimit {
+                limit: 5000,
+                remaining,
+                reset: SystemTime::now() + Duration::from_secs(600),
+            });
+        }
+        client
+    }
+
+    fn adaptive(remaining: Option<u64>) -> usize {
+        Window::Adaptive { max: 16 }.size(&client_that_saw(remaining))
+    }
+
+    #[test]
+    fn the_adaptive_window_is_full_while_no_limit_is_known_or_plenty_is_left() {
+        assert_eq!(adaptive(None), 16);
+        assert_eq!(adaptive(Some(5000)), 16);
+        assert_eq!(adaptive(Some(250 + 8 * 16)), 16);
+    }
+
+    #[test]
+    fn the_adaptive_window_shrinks_with_the_headroom_before_pacing() {
+        assert_eq!(adaptive(Some(250 + 8 * 16 - 1)), 15);
+        assert_eq!(adaptive(Some(250 + 8 * 4)), 4);
+        assert_eq!(adaptive(Some(250 + 8)), 1);
+    }
+
+    #[test]
+    fn the_adaptive_window_is_one_page_once_pacing_starts() {
+        assert_eq!(adaptive(Some(250)), 1);
+        assert_eq!(adaptive(Some(3)), 1);
+        assert_eq!(adaptive(Some(0)), 1);
+    }
+
+    #[test]
+    fn a_fixed_window_ignores_the_budget() {
+        assert_eq!(Window::Fixed(3).size(&client_that_saw(Some(0))), 3);
+        assert_eq!(Window::Fixed(3).size(&client_that_saw(None)), 3);
     }
 }

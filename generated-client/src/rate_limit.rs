@@ -293,6 +293,18 @@ impl RateLimitTracker {
         self.lock().latest
     }
 
+    /// Requests the client may still send before pacing starts, by its estimate (the latest
+    /// limit seen minus what was sent since). `None` when no limit is known, or the window
+    /// it described has reset.
+    pub(crate) fn headroom(&self, policy: &RateLimitPolicy) -> Option<u64> {
+        let state = self.lock();
+        let estimate = state.estimate?;
+        if estimate.believable_reset_in().is_zero() {
+            return None;
+        }
+        Some(estimate.remaining.saturating_sub(policy.pace_below))
+    }
+
     /// Decides whether the next request may go now, reserving its slot.
     pub(crate) fn before_send(&self, policy: &RateLimitPolicy) -> Pace {
         let mut state = self.lock();

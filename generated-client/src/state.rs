@@ -15,19 +15,20 @@ use crate::retry::RetryPolicy;
 pub struct PageDefaults {
     /// Items per page requested by streams (`per_page`, 1–200; default 200).
     pub per_page: NonZeroU64,
-    /// Pages fetched at once once the total is known (default 4).
-    pub concurrency: NonZeroUsize,
+    /// The most pages a [`stream()`](crate::Paginate::stream) keeps in flight once the
+    /// total is known (default 16); below it the stream follows the rate-limit budget.
+    pub max_in_flight: NonZeroUsize,
 }
 
 // Evaluated at compile time: the defaults cannot fail at run time.
 const DEFAULT_PER_PAGE: NonZeroU64 = NonZeroU64::new(200).unwrap();
-const DEFAULT_PAGE_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(4).unwrap();
+const DEFAULT_MAX_PAGES_IN_FLIGHT: NonZeroUsize = NonZeroUsize::new(16).unwrap();
 
 impl Default for PageDefaults {
     fn default() -> Self {
         Self {
             per_page: DEFAULT_PER_PAGE,
-            concurrency: DEFAULT_PAGE_CONCURRENCY,
+            max_in_flight: DEFAULT_MAX_PAGES_IN_FLIGHT,
         }
     }
 }

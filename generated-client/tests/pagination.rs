@@ -110,6 +110,53 @@ async fn prefetch_overlaps_pages_and_stays_within_its_bound() {
     }
 }
 
+/// The most requests the fake had in flight while `stream()` listed 25 Droplets (5 per
+/// page, up to 4 pages in flight) against a fake with this hourly budget.
+async fn adaptive_peak(per_hour: u64) -> u64 {
+    // 30 seeded, 25 listed (GPU Droplets are listed apart): page 1, then pages 2..=5.
+    let fake = digitalocean_fake::FakeServer::builder()
+        .droplets(30)
+        .latency(Duration::from_millis(50))
+        .rate_limit(per_hour, per_hour)
+        .start()
+        .await
+        .unwrap();
+    let client = support::client_with(fake.url(), |b| b.per_page(5).max_pages_in_flight(4));
+    let all = ids(client.droplets_list().stream()).await;
+    let peak = fake.max_concurrent_requests();
+    let one_at_a_time = ids(client.droplets_list().stream_with(options(5, 1))).await;
+    assert_eq!(all.len(), 25);
+    assert_eq!(all, one_at_a_time, "every Droplet once, in order");
+    peak
+}
+
+#[tokio::test]
+async fn stream_keeps_the_most_pages_in_flight_while_the_budget_is_plentiful() {
+    assert_eq!(adaptive_peak(5000).await, 4);
+}
+
+#[tokio::test]
+async fn stream_keeps_fewer_pages_in_flight_as_the_budget_drains() {
+    // After the first page 250 + 16 requests remain: 16 of headroom before pacing starts at
+    // 250, two pages' worth at 8 each; the window shrinks to one as those are spent.
+    assert_eq!(adaptive_peak(250 + 16 + 1).await, 2);
+}
+
+#[tokio::test]
+async fn stream_with_keeps_its_fixed_window_whatever_the_budget() {
+    let fake = digitalocean_fake::FakeServer::builder()
+        .droplets(30)
+        .latency(Duration::from_millis(50))
+        .rate_limit(267, 267)
+        .start()
+        .await
+        .unwrap();
+    let client = support::client(fake.url());
+    let all = ids(client.droplets_list().stream_with(options(5, 4))).await;
+    assert_eq!(all.len(), 25);
+    assert_eq!(fake.max_concurrent_requests(), 4);
+}
+
 #[tokio::test]
 async fn a_next_link_to_another_host_is_not_followed() {
     let server = MockServer::start().await;
