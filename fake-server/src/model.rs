@@ -383,7 +383,36 @@ impl Store {
 
     // ------------------------------------------------------------------ droplets
 
-    pub fn droplet_json(&self, droplet: &Droplet) -> Value {
+    /// The Droplets with these ids, as the API shows them. The images are gathered in one
+    /// pass for the whole page: a scan per Droplet made a page of 200 out of 12,000
+    /// Droplets cost the fake about 15 ms, more than the client it serves.
+    pub fn droplets_json(&self, ids: &[u64]) -> Vec<Value> {
+        let mut images: std::collections::HashMap<u64, (Vec<u64>, Vec<u64>)> =
+            ids.iter().map(|&id| (id, Default::default())).collect();
+        for image in &self.images {
+            if let Some((backups, snapshots)) = images.get_mut(&image.droplet_id) {
+                if image.backup {
+                    backups.push(image.id);
+                } else {
+                    snapshots.push(image.id);
+                }
+            }
+        }
+        ids.iter()
+            .filter_map(|id| self.droplets.get(id))
+            .map(|droplet| {
+                let (backups, snapshots) = images.remove(&droplet.id).unwrap_or_default();
+                self.droplet_json(droplet, backups, snapshots)
+            })
+            .collect()
+    }
+
+    fn droplet_json(
+        &self,
+        droplet: &Droplet,
+        backup_ids: Vec<u64>,
+        snapshot_ids: Vec<u64>,
+    ) -> Value {
         let (memory, vcpus, disk) = size_numbers(&droplet.size);
         let host_octet = droplet.id % 250 + 2;
         let mut v6 = Vec::new();
@@ -395,13 +424,6 @@ impl Store {
                 "type": "public",
             }));
         }
-        let images_of = |backup: bool| -> Vec<u64> {
-            self.images
-                .iter()
-                .filter(|i| i.droplet_id == droplet.id && i.backup == backup)
-                .map(|i| i.id)
-                .collect()
-        };
         let next_backup_window = if droplet.backups {
             let start = Utc::now() + chrono::Duration::days(1);
             json!({"start": time(start), "end": time(start + chrono::Duration::hours(4))})
@@ -420,9 +442,9 @@ impl Store {
             "kernel": null,
             "created_at": time(droplet.created_at),
             "features": if droplet.backups { json!(["backups", "ipv6"]) } else { json!(["ipv6"]) },
-            "backup_ids": images_of(true),
+            "backup_ids": backup_ids,
             "next_backup_window": next_backup_window,
-            "snapshot_ids": images_of(false),
+            "snapshot_ids": snapshot_ids,
             "image": {
                 "id": 63663980,
                 "name": "20.04 (LTS) x64",

@@ -6,10 +6,7 @@ use super::*;
 /// Renders Droplets. Only the create response shows a Droplet as "new": by the next read
 /// the fake has finished creating it.
 pub(super) fn render_droplets(store: &mut Store, ids: &[u64]) -> Vec<Value> {
-    ids.iter()
-        .filter_map(|id| store.droplets.get(id))
-        .map(|d| store.droplet_json(d))
-        .collect()
+    store.droplets_json(ids)
 }
 
 pub(super) async fn droplets_list(
@@ -156,11 +153,7 @@ pub(super) async fn droplets_create(State(state): State<Shared>, body: Bytes) ->
         actions.push(json!({"id": action, "rel": "create", "href": store.url(&format!("/v2/actions/{action}"))}));
         created.push(id);
     }
-    let droplets: Vec<Value> = created
-        .iter()
-        .filter_map(|id| store.droplets.get(id))
-        .map(|d| store.droplet_json(d))
-        .collect();
+    let droplets = store.droplets_json(&created);
     for id in &created {
         if let Some(droplet) = store.droplets.get_mut(id) {
             droplet.fresh = false;
