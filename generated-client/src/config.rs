@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
+use crate::observe::{ExchangeObserver, ObservedExchange};
 use crate::rate_limit::{RateLimit, RateLimitPolicy};
 use crate::retry::RetryPolicy;
 use crate::state::{ClientState, PageDefaults};
@@ -63,6 +64,7 @@ pub struct ClientBuilder {
     per_page: u64,
     max_pages_in_flight: usize,
     reconcile_creates: bool,
+    observer: Option<ExchangeObserver>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -78,6 +80,7 @@ impl fmt::Debug for ClientBuilder {
             .field("per_page", &self.per_page)
             .field("max_pages_in_flight", &self.max_pages_in_flight)
             .field("reconcile_creates", &self.reconcile_creates)
+            .field("observer", &self.observer.is_some())
             .finish()
     }
 }
@@ -95,6 +98,7 @@ impl Default for ClientBuilder {
             per_page: 200,
             max_pages_in_flight: 16,
             reconcile_creates: true,
+            observer: None,
         }
     }
 }
@@ -215,6 +219,31 @@ impl ClientBuilder {
         self
     }
 
+    /// Shows `observer` every attempt the client sends, with its complete answer as the
+    /// server sent it (before decoding, before the client's retries decide anything), or
+    /// without one when the attempt got none. The token is never shown. For tools that
+    /// check traffic against the document, record it or debug it; the observer runs on the
+    /// calling task, so it should be quick.
+    ///
+    /// ```
+    /// let client = digitalocean::Client::builder()
+    ///     .token("dop_v1_example")
+    ///     .observe_exchanges(|exchange| {
+    ///         if let Some(response) = &exchange.response {
+    ///             eprintln!("{} {} -> {}", exchange.method, exchange.url.path(), response.status);
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), digitalocean::Error>(())
+    /// ```
+    pub fn observe_exchanges(
+        mut self,
+        observer: impl Fn(&ObservedExchange<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(ExchangeObserver(std::sync::Arc::new(observer)));
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let token = self.token.ok_or_else(|| {
@@ -266,7 +295,8 @@ impl ClientBuilder {
                 max_in_flight,
             },
         )
-        .with_transport(self.request_timeout, authorization);
+        .with_transport(self.request_timeout, authorization)
+        .with_observer(self.observer);
         state.reconcile_creates = self.reconcile_creates;
         Ok(Client::new_with_client(&base_url, http, state))
     }

@@ -22,6 +22,7 @@ use reqwest::{Method, ResponseBuilderExt, StatusCode};
 use tracing::Instrument;
 
 use crate::error::{ATTEMPTS_HEADER, BufferedBody, RECONCILED_HEADER};
+use crate::observe::SentRequest;
 use crate::outcome::{Outcome, Reconciliation, Resolution};
 use crate::rate_limit::{Gate, RateLimit};
 use crate::reconcile::{Create, Verdict};
@@ -371,7 +372,19 @@ impl Client {
 
             progress.attempts += 1;
             progress.first_sent.get_or_insert_with(Instant::now);
+            let observed = state
+                .shared
+                .observer
+                .as_ref()
+                .map(|observer| (observer, SentRequest::of(&sending)));
             let attempt = transport::send(self, sending).await;
+            if let Some((observer, sent)) = &observed {
+                let answer = attempt
+                    .as_ref()
+                    .ok()
+                    .map(|exchange| (exchange.status, &exchange.headers, &exchange.body[..]));
+                observer.show(info.operation_id, progress.attempts, sent, answer);
+            }
             let headers = match &attempt {
                 Ok(exchange) => Some(&exchange.headers),
                 Err(error) => error.head.as_ref().map(|(_, headers)| headers),

@@ -35,6 +35,7 @@ pub use generated::*;
 mod config;
 mod error;
 mod hooks;
+mod observe;
 mod outcome;
 pub mod pagination;
 mod rate_limit;
@@ -48,6 +49,7 @@ mod wait;
 
 pub use config::{BASE_URL_VARIABLE, ClientBuilder, DEFAULT_BASE_URL, TOKEN_VARIABLES, USER_AGENT};
 pub use error::{ATTEMPTS_HEADER, Error, ErrorBody, ErrorKind, RECONCILED_HEADER};
+pub use observe::{ObservedExchange, ObservedResponse};
 pub use outcome::{Outcome, Reconciliation, Resolution};
 pub use pagination::{ItemStream, PageOptions, Paginate};
 pub use progenitor_client;

@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     /// `Bearer <token>`, marked sensitive, sent only to the base URL's origin (a client
     /// built by hand may carry it in its HTTP client's default headers instead).
     pub(crate) authorization: Option<reqwest::header::HeaderValue>,
+    /// Shown every attempt, when set.
+    pub(crate) observer: Option<crate::observe::ExchangeObserver>,
 }
 
 /// The state of a [`Client`](crate::Client): policies and shared rate-limit tracking.
@@ -71,10 +73,22 @@ impl ClientState {
                 rate_limit: RateLimitTracker::default(),
                 request_timeout: None,
                 authorization: None,
+                observer: None,
             }),
             retry,
             reconcile_creates: true,
         }
+    }
+
+    /// The same state, showing every attempt to `observer`.
+    pub(crate) fn with_observer(
+        mut self,
+        observer: Option<crate::observe::ExchangeObserver>,
+    ) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.observer = observer;
+        }
+        self
     }
 
     /// The same state, knowing the HTTP client's per-attempt timeout and the token.

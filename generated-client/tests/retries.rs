@@ -331,3 +331,69 @@ async fn the_time_budget_stops_retries() {
     );
     assert_eq!(error.attempts(), 1);
 }
+
+#[tokio::test]
+async fn an_exchange_observer_sees_every_attempt_raw_and_never_the_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/tags"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("<html>busy</html>"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/tags"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(created_tag()))
+        .mount(&server)
+        .await;
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let log = seen.clone();
+    let client = digitalocean::Client::builder()
+        .token("dop_v1_secret_observed")
+        .base_url(server.uri())
+        // A 503 answered in HTML did not apply the create: the client may send it again.
+        .retry_policy(
+            RetryPolicy::default()
+                .retry_posts_after_send(true)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+        .reconcile_creates(false)
+        .observe_exchanges(move |exchange| {
+            let response = exchange
+                .response
+                .as_ref()
+                .expect("every attempt was answered");
+            log.lock().unwrap().push(format!(
+                "{} {} {} attempt {} -> {} {} | body {} | headers {:?}",
+                exchange.operation_id,
+                exchange.method,
+                exchange.url.path(),
+                exchange.attempt,
+                response.status.as_u16(),
+                String::from_utf8_lossy(response.body),
+                String::from_utf8_lossy(exchange.request_body.unwrap_or_default()),
+                exchange.request_headers,
+            ));
+        })
+        .build()
+        .unwrap();
+    client
+        .tags_create()
+        .body(tag_create_body())
+        .send()
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    assert!(seen[0].starts_with("tags_create POST /v2/tags attempt 1 -> 503 <html>busy</html> | body {\"name\":\"awesome\"}"), "{}", seen[0]);
+    assert!(
+        seen[1].starts_with("tags_create POST /v2/tags attempt 2 -> 201 {\"tag\""),
+        "{}",
+        seen[1]
+    );
+    assert!(
+        seen.iter()
+            .all(|line| !line.contains("secret") && !line.to_lowercase().contains("authorization")),
+        "{seen:#?}"
+    );
+}
