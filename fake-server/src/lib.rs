@@ -17,13 +17,17 @@
 
 mod api_error;
 mod budget;
+mod drift;
 mod faults;
 mod model;
 mod routes;
 mod server;
 mod state;
 
+/// The status type of [`DriftedAnswer`].
+pub use axum::http::StatusCode;
 pub use budget::Limits;
+pub use drift::DriftedAnswer;
 pub use faults::{Fault, Knobs};
 pub use model::SECOND_PROJECT_ID;
 pub use server::{FakeServer, FakeServerBuilder, Inventory};

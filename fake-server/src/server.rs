@@ -21,6 +21,7 @@ use tower_http::validate_request::{ValidateRequest, ValidateRequestHeaderLayer};
 
 use crate::api_error::ApiError;
 use crate::budget::{Budget, Limits};
+use crate::drift::{Drift, DriftedAnswer};
 use crate::faults::{Fault, Faults, Knobs, cut_body, html_503, reset};
 use crate::model::Store;
 use crate::routes;
@@ -239,6 +240,10 @@ async fn finish(State(state): State<Arc<ServerState>>, request: Request, next: N
         };
     }
 
+    if let Some(drift) = &state.drift {
+        response = drift.apply(&method, &path, response).await;
+    }
+
     if state.record {
         let (parts, body) = response.into_parts();
         let bytes = axum::body::to_bytes(body, usize::MAX)
@@ -284,6 +289,7 @@ pub struct FakeServerBuilder {
     volumes: usize,
     token: Option<String>,
     record: bool,
+    drift: Option<Drift>,
 }
 
 impl FakeServerBuilder {
@@ -369,6 +375,22 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Changes every answer with `drift` before it leaves (status and JSON body), so that
+    /// the fake drifts from the document the way the API can: a new field, a new enum
+    /// value, `null` for a list, an undocumented status. For tests of drift detection.
+    ///
+    /// ```
+    /// let fake = digitalocean_fake::FakeServer::builder().drift(|answer| {
+    ///     if answer.path == "/v2/volumes" && answer.method == "POST" {
+    ///         answer.status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    ///     }
+    /// });
+    /// ```
+    pub fn drift(mut self, drift: impl Fn(&mut DriftedAnswer<'_>) + Send + Sync + 'static) -> Self {
+        self.drift = Some(Drift(Arc::new(drift)));
+        self
+    }
+
     /// Starts the server on 127.0.0.1 in the current tokio runtime.
     pub async fn start(self) -> std::io::Result<FakeServer> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], self.port))).await?;
@@ -392,6 +414,7 @@ impl FakeServerBuilder {
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
+            drift: self.drift,
         });
         // Outermost last: request id, then `finish`, the bearer check, `admit`, the routes.
         let app = routes::router(state.clone())

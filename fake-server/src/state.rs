@@ -47,6 +47,8 @@ pub(crate) struct ServerState {
     pub(crate) max_in_flight: AtomicU64,
     /// Requests the budget refused with a 429 (injected 429s not counted).
     pub(crate) rate_limited: AtomicU64,
+    /// Applied to every answer, when set.
+    pub(crate) drift: Option<crate::drift::Drift>,
 }
 
 /// Counts a request as in flight until dropped (whatever path the pipeline takes).
