@@ -1,0 +1,266 @@
+//! `conform` against the fake: as it is (every operation exercised, nothing found), and
+//! made to drift (each drift found once, where it is, with a suggested edit).
+
+use std::collections::BTreeMap;
+
+use digitalocean_conform::{Document, FindingKind, Options, Report};
+use digitalocean_fake::{FakeServer, FakeServerBuilder, SECOND_PROJECT_ID};
+use serde_json::{Value, json};
+
+fn document() -> Document {
+    Document::new(digitalocean_conform::bundled_document().expect("the bundled document loads"))
+}
+
+fn options(write: bool) -> Options {
+    Options {
+        operations: None,
+        write,
+        max_requests: 200,
+        project_id: Some(SECOND_PROJECT_ID.to_string()),
+        prefix: "conform-test".to_string(),
+    }
+}
+
+async fn run(fake: FakeServerBuilder, options: Options) -> (Report, FakeServer) {
+    let fake = fake.start().await.expect("the fake starts");
+    let report = digitalocean_conform::run(&document(), fake.url(), "token", options, |_| {})
+        .await
+        .expect("conform runs");
+    (report, fake)
+}
+
+fn skipped(report: &Report) -> BTreeMap<String, String> {
+    report
+        .operations
+        .iter()
+        .filter_map(|o| {
+            o.skipped
+                .clone()
+                .map(|reason| (o.operation.clone(), reason))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn with_write_every_operation_is_exercised_and_the_fake_conforms() {
+    let (report, fake) = run(FakeServer::builder().droplets(3).volumes(2), options(true)).await;
+    assert_eq!(skipped(&report), BTreeMap::new());
+    assert_eq!(report.operations.len(), 38);
+    assert_eq!(report.exercised(), 38);
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert!(report.requests <= 200, "{} requests", report.requests);
+    // The run cleaned up after itself: only the seeded resources are left.
+    let inventory = fake.inventory();
+    assert!(
+        inventory
+            .droplets
+            .iter()
+            .all(|(_, name, _)| !name.starts_with("conform-test")),
+        "{inventory:?}"
+    );
+    assert!(
+        inventory
+            .volumes
+            .iter()
+            .all(|(_, name, _)| !name.starts_with("conform-test")),
+        "{inventory:?}"
+    );
+    assert!(
+        !inventory.tags.iter().any(|tag| tag == "conform-test"),
+        "{inventory:?}"
+    );
+    assert!(report.left_behind.is_empty());
+}
+
+#[tokio::test]
+async fn read_only_exercises_every_get_and_sends_no_write() {
+    let (report, fake) = run(
+        FakeServer::builder().droplets(3).volumes(2).record(true),
+        options(false),
+    )
+    .await;
+    let document = document();
+    let gets = document.operations().filter(|o| o.method == "GET").count();
+    // Volume snapshots are made only by --write; the fake seeds none.
+    assert_eq!(report.exercised(), gets - 1, "{:#?}", skipped(&report));
+    assert!(skipped(&report).contains_key("volume_snapshots_get_by_id"));
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert!(
+        fake.exchanges()
+            .iter()
+            .all(|exchange| exchange.method == "GET")
+    );
+}
+
+#[tokio::test]
+async fn the_request_budget_is_never_exceeded() {
+    let mut options = options(true);
+    options.max_requests = 10;
+    let (report, fake) = run(FakeServer::builder().droplets(3).volumes(2), options).await;
+    assert!(fake.requests() <= 10, "{} requests", fake.requests());
+    assert!(report.requests <= 10);
+    assert!(
+        skipped(&report)
+            .values()
+            .any(|reason| reason.contains("--max-requests 10"))
+    );
+}
+
+/// The fake, drifted four ways.
+fn drifted() -> FakeServerBuilder {
+    FakeServer::builder().droplets(3).volumes(2).drift(|answer| {
+        // A new field on every Droplet.
+        for pointer in ["/droplet", "/droplets"] {
+            match answer.body.pointer_mut(pointer) {
+                Some(Value::Object(droplet)) => {
+                    droplet.insert("carbon_footprint".into(), json!({"count": 1}));
+                }
+                Some(Value::Array(droplets)) => {
+                    for droplet in droplets.iter_mut().filter_map(Value::as_object_mut) {
+                        droplet.insert("carbon_footprint".into(), json!({"count": 1}));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // A new value of the volume snapshots' resource type.
+        if let Some(Value::Object(snapshot)) = answer.body.pointer_mut("/snapshot") {
+            snapshot.insert("resource_type".into(), json!("bucket"));
+        }
+        // `null` for the tags of one Droplet.
+        let one_droplet = answer.method == "GET"
+            && answer.path.starts_with("/v2/droplets/")
+            && answer.path.matches('/').count() == 3;
+        if one_droplet && let Some(droplet) = answer.body.pointer_mut("/droplet") {
+            droplet["tags"] = Value::Null;
+        }
+        // A status the document does not list.
+        if answer.method == "DELETE" && answer.path == "/v2/volumes" {
+            answer.status = axum_status(422);
+            answer.body = json!({"id": "unprocessable_entity", "message": "size_gigabytes too large", "request_id": "r"});
+        }
+    })
+}
+
+fn axum_status(code: u16) -> digitalocean_fake::StatusCode {
+    digitalocean_fake::StatusCode::from_u16(code).expect("a status")
+}
+
+#[tokio::test]
+async fn each_drift_is_found_once_where_it_is_and_nothing_else() {
+    let (report, fake) = run(drifted(), options(true)).await;
+    // The volume deleted by name answered 422; the clean-up deleted it by id.
+    assert!(
+        fake.inventory()
+            .volumes
+            .iter()
+            .all(|(_, name, _)| !name.starts_with("conform-test"))
+    );
+    assert!(report.left_behind.is_empty(), "{:?}", report.left_behind);
+    let found: Vec<(String, FindingKind, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.operation.clone(), f.kind, f.pointer.clone()))
+        .collect();
+    let expected = [
+        (
+            "droplets_create",
+            FindingKind::UndocumentedField,
+            "/droplets/0/carbon_footprint",
+        ),
+        (
+            "droplets_get",
+            FindingKind::UndocumentedField,
+            "/droplet/carbon_footprint",
+        ),
+        ("droplets_get", FindingKind::UnexpectedNull, "/droplet/tags"),
+        // `tags` is required: the typed client cannot take the null either.
+        ("droplets_get", FindingKind::TypedDecodeFailure, ""),
+        (
+            "droplets_list",
+            FindingKind::UndocumentedField,
+            "/droplets/0/carbon_footprint",
+        ),
+        (
+            "droplets_list_neighbors",
+            FindingKind::UndocumentedField,
+            "/droplets/0/carbon_footprint",
+        ),
+        (
+            "volume_snapshots_create",
+            FindingKind::UnknownEnumValue,
+            "/snapshot/resource_type",
+        ),
+        (
+            "volume_snapshots_get_by_id",
+            FindingKind::UnknownEnumValue,
+            "/snapshot/resource_type",
+        ),
+        (
+            "volumes_delete_by_name",
+            FindingKind::UndocumentedStatus,
+            "",
+        ),
+    ];
+    for (operation, kind, pointer) in expected {
+        let matching = found
+            .iter()
+            .filter(|(o, k, p)| o == operation && *k == kind && p == pointer)
+            .count();
+        assert_eq!(matching, 1, "{operation} {kind:?} {pointer}: {found:#?}");
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    let field = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::UndocumentedField)
+        .unwrap();
+    let suggestion = field.suggestion.as_deref().unwrap();
+    assert!(
+        suggestion.contains("carbon_footprint:\n  type: object"),
+        "{suggestion}"
+    );
+    // Every Droplet of the list shows the field: one finding, counted.
+    let listed = report
+        .findings
+        .iter()
+        .find(|f| f.operation == "droplets_list")
+        .unwrap();
+    assert_eq!(listed.occurrences, 3);
+}
+
+#[tokio::test]
+async fn a_new_enum_value_is_found_with_its_suggested_enum() {
+    let fake = FakeServer::builder()
+        .droplets(1)
+        .volumes(1)
+        .drift(|answer| {
+            if let Some(Value::Object(snapshot)) = answer.body.pointer_mut("/snapshot") {
+                snapshot.insert("resource_type".into(), json!("bucket"));
+            }
+        });
+    let (report, _fake) = run(fake, options(true)).await;
+    let enums: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::UnknownEnumValue)
+        .collect();
+    assert!(!enums.is_empty(), "{:#?}", report.findings);
+    for finding in &enums {
+        assert_eq!(finding.pointer, "/snapshot/resource_type");
+        assert_eq!(finding.seen, "\"bucket\"");
+        let suggestion = finding.suggestion.as_deref().unwrap();
+        assert!(
+            suggestion.contains("- \"volume\"\n  - \"bucket\""),
+            "{suggestion}"
+        );
+    }
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.kind == FindingKind::UnknownEnumValue),
+        "{:#?}",
+        report.findings
+    );
+}
