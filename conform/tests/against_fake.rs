@@ -264,3 +264,53 @@ async fn a_new_enum_value_is_found_with_its_suggested_enum() {
         report.findings
     );
 }
+
+/// The `conform` binary against `fake`, with a token unless `token` is `None`.
+async fn conform_binary(fake: &FakeServer, token: Option<&str>, extra: &[&str]) -> (i32, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_conform"));
+    command
+        .args([
+            "--base-url",
+            fake.url(),
+            "--token-env",
+            "CONFORM_TEST_TOKEN",
+        ])
+        .args(extra)
+        .env_remove("CONFORM_TEST_TOKEN");
+    if let Some(token) = token {
+        command.env("CONFORM_TEST_TOKEN", token);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the process ran")
+        .expect("conform starts");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output.status.code().unwrap_or(-1), stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_exits_1_on_drift_0_when_it_conforms_and_2_without_a_token() {
+    let fake = drifted().start().await.unwrap();
+    let project = ["--write", "--project-id", SECOND_PROJECT_ID];
+    let (code, stdout) = conform_binary(&fake, Some("secret-token-value"), &project).await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("undocumented field"), "{stdout}");
+    assert!(stdout.contains("suggested spec edit"), "{stdout}");
+    assert!(!stdout.contains("secret-token-value"), "{stdout}");
+
+    let fake = FakeServer::builder()
+        .droplets(3)
+        .volumes(2)
+        .start()
+        .await
+        .unwrap();
+    let (code, stdout) = conform_binary(&fake, Some("t"), &project).await;
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("38/38 operations exercised, 0 findings"),
+        "{stdout}"
+    );
+
+    let (code, _) = conform_binary(&fake, None, &[]).await;
+    assert_eq!(code, 2);
+}
