@@ -18,6 +18,8 @@ pub struct Operation {
     /// The JSON Schema of each status's body (`None` key: `default`).
     responses: BTreeMap<Option<u16>, Value>,
     request: Option<Value>,
+    /// Query parameters: name, required, schema.
+    query: Vec<(String, bool, Value)>,
 }
 
 impl Operation {
@@ -34,6 +36,11 @@ impl Operation {
 
     pub fn request_schema(&self) -> Option<&Value> {
         self.request.as_ref()
+    }
+
+    /// The query parameters the document lists: name, whether required, schema.
+    pub fn query_parameters(&self) -> &[(String, bool, Value)] {
+        &self.query
     }
 }
 
@@ -91,6 +98,31 @@ impl Document {
                     .and_then(|body| digitalocean_codegen::refs::deref(&raw, body))
                     .and_then(|body| body.pointer("/content/application~1json/schema"))
                     .cloned();
+                let query = item
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .chain(
+                        operation
+                            .get("parameters")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten(),
+                    )
+                    .filter_map(|parameter| digitalocean_codegen::refs::deref(&raw, parameter))
+                    .filter(|parameter| parameter["in"] == "query")
+                    .filter_map(|parameter| {
+                        Some((
+                            parameter["name"].as_str()?.to_string(),
+                            parameter["required"] == true,
+                            parameter
+                                .get("schema")
+                                .cloned()
+                                .unwrap_or(Value::Bool(true)),
+                        ))
+                    })
+                    .collect();
                 operations.insert(
                     id.to_string(),
                     Operation {
@@ -100,6 +132,7 @@ impl Document {
                         statuses,
                         responses,
                         request,
+                        query,
                     },
                 );
             }

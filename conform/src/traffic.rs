@@ -14,6 +14,8 @@ use crate::findings::{self, Finding, FindingKind, Shape};
 #[derive(Debug, Clone)]
 pub struct Record {
     pub operation: String,
+    /// The query, decoded: name and value, in order.
+    pub query: Vec<(String, String)>,
     pub request_body: Option<Bytes>,
     /// `None`: the attempt got no complete answer.
     pub answer: Option<Answer>,
@@ -43,6 +45,11 @@ impl Recorder {
     pub fn observe(&self, exchange: &ObservedExchange<'_>) {
         let record = Record {
             operation: exchange.operation_id.to_string(),
+            query: exchange
+                .url
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
             request_body: exchange.request_body.map(Bytes::copy_from_slice),
             answer: exchange.response.as_ref().map(|response| Answer {
                 status: response.status.as_u16(),
@@ -119,6 +126,52 @@ pub fn check(document: &Document, record: &Record) -> Vec<Finding> {
                 format!("the request body is not JSON: {error}"),
                 None,
             )),
+        }
+    }
+
+    for (name, value) in &record.query {
+        let pointer = format!("?{name}");
+        match operation
+            .query_parameters()
+            .iter()
+            .find(|(documented, _, _)| documented == name)
+        {
+            None => out.push(finding(
+                FindingKind::RequestViolation,
+                pointer,
+                serde_json::to_string(value).unwrap_or_default(),
+                format!(
+                    "the client sent the query parameter `{name}`, which the document does not list"
+                ),
+                None,
+            )),
+            Some((_, _, schema)) => {
+                let typed = typed(document.raw(), schema, value);
+                for violation in document.violations(schema, &typed) {
+                    out.push(finding(
+                        FindingKind::RequestViolation,
+                        pointer.clone(),
+                        typed.to_string(),
+                        violation.message,
+                        None,
+                    ));
+                }
+            }
+        }
+    }
+    for (name, _, _) in operation
+        .query_parameters()
+        .iter()
+        .filter(|(_, required, _)| *required)
+    {
+        if !record.query.iter().any(|(sent, _)| sent == name) {
+            out.push(finding(
+                FindingKind::RequestViolation,
+                format!("?{name}"),
+                String::new(),
+                format!("the client did not send the required query parameter `{name}`"),
+                None,
+            ));
         }
     }
 
@@ -234,4 +287,64 @@ pub fn check(document: &Document, record: &Record) -> Vec<Finding> {
         ));
     }
     out
+}
+
+/// A query value as JSON of its schema's type (everything travels as text).
+fn typed(document: &Value, schema: &Value, text: &str) -> Value {
+    let schema = digitalocean_codegen::refs::deref(document, schema).unwrap_or(schema);
+    let parsed = match schema.get("type").and_then(Value::as_str) {
+        Some("integer") => text.parse::<i64>().ok().map(Value::from),
+        Some("number") => text.parse::<f64>().ok().map(Value::from),
+        Some("boolean") => text.parse::<bool>().ok().map(Value::from),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| Value::String(text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(operation: &str, query: &[(&str, &str)]) -> Record {
+        Record {
+            operation: operation.into(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            request_body: None,
+            answer: None,
+        }
+    }
+
+    #[test]
+    fn a_query_outside_the_document_is_a_request_violation() {
+        let document = Document::new(crate::bundled_document().unwrap());
+        let ok = check(
+            &document,
+            &record("tags_list", &[("page", "2"), ("per_page", "20")]),
+        );
+        assert!(ok.is_empty(), "{ok:#?}");
+        let found = check(
+            &document,
+            &record("tags_list", &[("per_page", "500"), ("colour", "red")]),
+        );
+        let pointers: Vec<(&str, FindingKind)> =
+            found.iter().map(|f| (f.pointer.as_str(), f.kind)).collect();
+        assert_eq!(
+            pointers,
+            [
+                ("?per_page", FindingKind::RequestViolation),
+                ("?colour", FindingKind::RequestViolation)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_required_query_parameter_is_a_request_violation() {
+        let document = Document::new(crate::bundled_document().unwrap());
+        let found = check(&document, &record("droplets_destroy_by_tag", &[]));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].pointer, "?tag_name");
+    }
 }
