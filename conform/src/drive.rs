@@ -816,6 +816,11 @@ impl<'d> Run<'d> {
                         .map(|id| Made::Volume(id.to_string())),
                 )
                 .collect::<Vec<_>>();
+            // The run's tag may exist without the run knowing; deleting it is harmless
+            // when it does not (404 counts as deleted).
+            let found = found
+                .into_iter()
+                .chain(std::iter::once(Made::Tag(prefix.clone())));
             for made in found {
                 if !self.made.contains(&made) {
                     self.made.push(made);

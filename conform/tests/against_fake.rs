@@ -314,3 +314,80 @@ async fn the_binary_exits_1_on_drift_0_when_it_conforms_and_2_without_a_token() 
     let (code, _) = conform_binary(&fake, None, &[]).await;
     assert_eq!(code, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_run_and_deletes_what_it_made() {
+    // 100 ms a request: the lifecycle takes seconds, the interrupt lands inside it.
+    let fake = FakeServer::builder()
+        .droplets(3)
+        .volumes(2)
+        .latency(std::time::Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args([
+            "--base-url",
+            fake.url(),
+            "--token-env",
+            "CONFORM_TEST_TOKEN",
+            "--write",
+        ])
+        .env("CONFORM_TEST_TOKEN", "t")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("conform starts");
+    // Wait until the run has made its Droplets, then interrupt it.
+    let made = |fake: &FakeServer| {
+        fake.inventory()
+            .droplets
+            .iter()
+            .filter(|(_, name, _)| name.starts_with("conform-"))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while made(&fake) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never created its Droplets"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let output = tokio::task::spawn_blocking(move || {
+        let status = child.wait();
+        let mut stdout = String::new();
+        if let Some(mut pipe) = child.stdout.take() {
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut stdout);
+        }
+        (status, stdout)
+    })
+    .await
+    .unwrap();
+    let stdout = output.1;
+    assert!(
+        stdout.contains("interrupted by Ctrl-C; cleaned up"),
+        "{stdout}"
+    );
+    assert_eq!(made(&fake), 0, "{:?}", fake.inventory());
+    let inventory = fake.inventory();
+    assert!(
+        inventory
+            .volumes
+            .iter()
+            .all(|(_, name, _)| !name.starts_with("conform-")),
+        "{inventory:?}"
+    );
+    assert!(
+        inventory
+            .tags
+            .iter()
+            .all(|tag| !tag.starts_with("conform-")),
+        "{inventory:?}"
+    );
+}
