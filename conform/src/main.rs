@@ -16,7 +16,7 @@ use digitalocean_conform::{Document, Options, report};
     version
 )]
 struct Args {
-    /// The API's base URL: https://api.digitalocean.com, a proxy, the fake (default:
+    /// The API's base URL: DigitalOcean's (api.digitalocean.com over https), a proxy, the fake (default:
     /// $DIGITALOCEAN_API_URL).
     #[arg(long)]
     base_url: Option<String>,
