@@ -12,8 +12,12 @@ fn main() {
     // reruns the script anyway.
     println!("cargo::rerun-if-changed={}", spec_path.display());
 
+    // Cargo runs the script again when the feature set changes.
+    let options = digitalocean_codegen::RenderOptions {
+        json_schema: std::env::var_os("CARGO_FEATURE_SCHEMARS").is_some(),
+    };
     let code = digitalocean_codegen::load(&spec_path)
-        .and_then(|spec| digitalocean_codegen::render(&spec))
+        .and_then(|spec| digitalocean_codegen::render_with(&spec, options))
         .unwrap_or_else(|error| {
             eprintln!("error: cannot generate the DigitalOcean client: {error}");
             eprintln!(

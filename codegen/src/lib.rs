@@ -30,4 +30,4 @@ pub mod walk;
 
 pub use error::{CodegenError, Problem, Result};
 pub use load::{Spec, from_value, load, load_str};
-pub use render::render;
+pub use render::{RenderOptions, render, render_with};

@@ -114,9 +114,42 @@ pub fn collect(document: &Value) -> Result<Vec<OpenEnum>> {
 }
 
 /// The Rust items for `enums` (to be placed in the generated `types` module).
-pub fn render(enums: &[OpenEnum]) -> TokenStream {
-    let items = enums.iter().map(render_one);
+/// Renders every open enum; with `json_schema`, each also implements `schemars::JsonSchema`.
+pub fn render(enums: &[OpenEnum], json_schema: bool) -> TokenStream {
+    let items = enums.iter().map(|open| {
+        let schema = json_schema.then(|| render_json_schema(open));
+        let open = render_one(open);
+        quote! { #open #schema }
+    });
     quote! { #(#items)* }
+}
+
+/// An open enum accepts any string, so its schema is a string; the documented values are
+/// its examples (an `enum` keyword would close it again for whoever validates with it).
+fn render_json_schema(open: &OpenEnum) -> TokenStream {
+    let name = Ident::new(&open.name, Span::call_site());
+    let name_text = &open.name;
+    let values = &open.values;
+    let description = open.description.clone().unwrap_or_default();
+    quote! {
+        impl schemars::JsonSchema for #name {
+            fn schema_name() -> ::std::string::String {
+                #name_text.to_string()
+            }
+            fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+                schemars::schema::SchemaObject {
+                    instance_type: Some(schemars::schema::InstanceType::String.into()),
+                    metadata: Some(::std::boxed::Box::new(schemars::schema::Metadata {
+                        description: Some(#description.to_string()).filter(|d| !d.is_empty()),
+                        examples: vec![#(::serde_json::Value::from(#values)),*],
+                        ..::std::default::Default::default()
+                    })),
+                    ..::std::default::Default::default()
+                }
+                .into()
+            }
+        }
+    }
 }
 
 fn render_one(open: &OpenEnum) -> TokenStream {

@@ -30,10 +30,43 @@ const HEADER: &str = "\
 // change spec/digitalocean.yaml (or a normalization pass in codegen) and rebuild.
 ";
 
+/// What the rendered client includes beyond the types and operations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Derive (and, for the open enums, implement) `schemars::JsonSchema` on every type:
+    /// progenitor's CLI generator needs it. The client crate turns it on with its
+    /// `schemars` feature, so library users who do not want it do not compile schemars.
+    pub json_schema: bool,
+}
+
 /// Renders the client for `spec` as formatted Rust source.
 pub fn render(spec: &Spec) -> Result<String> {
+    render_with(spec, RenderOptions::default())
+}
+
+/// Renders the client for `spec` with `options`.
+pub fn render_with(spec: &Spec, options: RenderOptions) -> Result<String> {
     let normalized = normalize::normalize(spec)?;
-    render_normalized(&normalized)
+    render_normalized_with(&normalized, options)
+}
+
+/// Renders progenitor's clap command line for the client's builders: a `Cli` with one
+/// command and one `execute_*` function per operation, and the `CliConfig` trait through
+/// which the caller prints results. The code does `use {sdk_path}::*`, so `sdk_path` must
+/// name a module that re-exports the client's `Client`, `builder` and `types` with
+/// progenitor's own `Error` and `ResponseValue` (the client crate's `Error` is not
+/// progenitor's). The client must be rendered with `json_schema` on: the trait's bounds
+/// ask for `schemars::JsonSchema`.
+pub fn render_cli(spec: &Spec, sdk_path: &str) -> Result<String> {
+    let normalized = normalize::normalize(spec)?;
+    let openapi = openapi_of(&normalized)?;
+    let types_path = format!("{sdk_path}::types");
+    let mut generator = Generator::new(&settings(&normalized, &types_path)?);
+    let tokens = guarded(|| generator.cli(&openapi, sdk_path))?;
+    let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax {
+        message: e.to_string(),
+    })?;
+    Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }
 
 /// Renders progenitor's typed `httpmock` extension for the client crate at `crate_path`
@@ -86,8 +119,17 @@ fn settings(normalized: &Normalized, types_path: &str) -> Result<GenerationSetti
 
 /// Renders an already normalized document.
 pub fn render_normalized(normalized: &Normalized) -> Result<String> {
+    render_normalized_with(normalized, RenderOptions::default())
+}
+
+/// Renders an already normalized document with `options`.
+pub fn render_normalized_with(normalized: &Normalized, options: RenderOptions) -> Result<String> {
     let openapi = openapi_of(normalized)?;
-    let mut generator = Generator::new(&settings(normalized, TYPES_PATH)?);
+    let mut settings = settings(normalized, TYPES_PATH)?;
+    if options.json_schema {
+        settings.with_derive("schemars::JsonSchema");
+    }
+    let mut generator = Generator::new(&settings);
     let tokens = guarded(|| generator.generate_tokens(&openapi))?;
 
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax {
@@ -96,7 +138,7 @@ pub fn render_normalized(normalized: &Normalized) -> Result<String> {
     add_to_module(
         &mut file,
         "types",
-        open_enums::render(&normalized.open_enums),
+        open_enums::render(&normalized.open_enums, options.json_schema),
     )?;
     let paginated = pagination::collect(&normalized.document)?;
     add_to_module(&mut file, "builder", pagination::render(&paginated))?;

@@ -1,5 +1,6 @@
-//! Waiting for a Droplet destroyed with its associated resources: the destroy calls answer
-//! 202 at once, and the status endpoint tells when the work is done.
+//! Waiting on work DigitalOcean does after answering: a created Droplet becomes `active`
+//! some time after the 202, and a Droplet destroyed with its associated resources has a
+//! status endpoint that tells when the work is done.
 
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
@@ -62,7 +63,7 @@ impl Client {
             {
                 return Ok(status);
             }
-            if started.elapsed() + options.interval > options.timeout {
+            if started.elapsed().saturating_add(options.interval) > options.timeout {
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!(
@@ -72,6 +73,64 @@ impl Client {
                 ));
             }
             tokio::time::sleep(options.interval).await;
+        }
+    }
+
+    /// Polls a Droplet until its status is `active` and returns it, for instance after
+    /// `droplets_create` (which answers while the Droplet is still `new`). The first poll
+    /// is immediate; then the pause starts at an eighth of `options.interval` and doubles up
+    /// to it, so a quick boot is seen quickly without polling a slow one often. Gives up
+    /// with [`ErrorKind::Timeout`] (naming the last status seen) rather than sleep past
+    /// `options.timeout`; a Droplet that disappears ends the wait with the 404.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &digitalocean::Client) -> Result<(), digitalocean::Error> {
+    /// let droplet = client.wait_for_droplet_active(3164444, digitalocean::WaitOptions::default()).await?;
+    /// println!("{} is up", droplet.name);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for_droplet_active(
+        &self,
+        droplet_id: u64,
+        options: WaitOptions,
+    ) -> Result<types::Droplet, Error> {
+        let droplet_id = NonZeroU64::new(droplet_id).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                "invalid argument `droplet_id` = 0: it must be at least 1; nothing was sent",
+            )
+        })?;
+        let started = Instant::now();
+        let mut pause = options.interval / 8;
+        loop {
+            let droplet = self
+                .droplets_get()
+                .droplet_id(droplet_id)
+                .send()
+                .await?
+                .into_inner()
+                .droplet
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Decode,
+                        format!("the answer for Droplet {droplet_id} has no `droplet`"),
+                    )
+                })?;
+            if droplet.status == types::DropletStatus::Active {
+                return Ok(droplet);
+            }
+            if started.elapsed().saturating_add(pause) > options.timeout {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "Droplet {droplet_id} was still `{}` after {} s; it may become active later",
+                        droplet.status,
+                        options.timeout.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = pause.saturating_mul(2).min(options.interval);
         }
     }
 }

@@ -115,3 +115,65 @@ async fn an_api_error_while_waiting_is_returned() {
         .unwrap_err();
     assert!(error.is_not_found());
 }
+
+/// A fake whose Droplet reads answer `new` for the first `booting` reads (then whatever
+/// the fake says, `active`), with the id of one of its Droplets.
+async fn booting_fake(booting: usize) -> (digitalocean_fake::FakeServer, u64) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let reads = AtomicUsize::new(0);
+    let fake = digitalocean_fake::FakeServer::builder()
+        .droplets(1)
+        .drift(move |answer| {
+            if answer.method == "GET"
+                && answer.path.starts_with("/v2/droplets/")
+                && reads.fetch_add(1, Ordering::SeqCst) < booting
+            {
+                answer.body["droplet"]["status"] = json!("new");
+            }
+        })
+        .start()
+        .await
+        .unwrap();
+    let id = fake.inventory().droplets[0].0;
+    (fake, id)
+}
+
+#[tokio::test]
+async fn wait_for_droplet_active_polls_until_the_droplet_is_active() {
+    let (fake, id) = booting_fake(2).await;
+    let client = support::client(fake.url());
+    let droplet = client.wait_for_droplet_active(id, options()).await.unwrap();
+    assert_eq!(droplet.status, digitalocean::types::DropletStatus::Active);
+    assert_eq!(droplet.id.get(), id);
+    assert_eq!(fake.requests(), 3, "two `new` answers, then `active`");
+}
+
+#[tokio::test]
+async fn wait_for_droplet_active_gives_up_at_its_deadline_naming_the_last_status() {
+    let (fake, id) = booting_fake(usize::MAX).await;
+    let client = support::client(fake.url());
+    let options = WaitOptions {
+        interval: Duration::from_millis(80),
+        timeout: Duration::from_millis(300),
+    };
+    let started = std::time::Instant::now();
+    let error = client.wait_for_droplet_active(id, options).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+    assert!(error.to_string().contains("still `new`"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_millis(300) + Duration::from_millis(200),
+        "never sleeps past the deadline: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn wait_for_droplet_active_ends_with_the_404_of_a_droplet_that_is_gone() {
+    let fake = digitalocean_fake::FakeServer::builder().start().await.unwrap();
+    let client = support::client(fake.url());
+    let error = client
+        .wait_for_droplet_active(99, options())
+        .await
+        .unwrap_err();
+    assert!(error.is_not_found(), "{error}");
+}
