@@ -61,10 +61,10 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
 
     let (capture, answer) = Capture::new(format);
     let cli = Cli::new(client.clone(), capture);
-    if let Err(error) = cli.execute(command, leaf).await {
-        if !error.is::<ListStreamed>() {
-            return report(error);
-        }
+    if let Err(error) = cli.execute(command, leaf).await
+        && !error.is::<ListStreamed>()
+    {
+        return report(error);
     }
     let Some(answer) = lock(&answer).take() else {
         eprintln!("doapi: error: {operation_id} finished without an answer");
@@ -86,7 +86,9 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn print_template(operation_id: &str) -> Exit {

@@ -33,7 +33,10 @@ const RESOURCES: &[(&str, &[&str])] = &[
 ];
 
 const GROUP_ABOUT: &[(&str, &str)] = &[
-    ("droplets", "Droplets: virtual machines, their backups, snapshots and neighbours"),
+    (
+        "droplets",
+        "Droplets: virtual machines, their backups, snapshots and neighbours",
+    ),
     ("projects", "Project resources: what a project holds"),
     ("snapshots", "Snapshots of block storage volumes"),
     ("tags", "Tags and the resources they label"),
@@ -81,7 +84,10 @@ pub fn root() -> Command {
     let mut tree = Group::default();
     for command in CliCommand::iter() {
         let path = path_of(command.operation_id());
-        tree.insert(&path, leaf(command, path.last().map(String::as_str).unwrap_or("")));
+        tree.insert(
+            &path,
+            leaf(command, path.last().map(String::as_str).unwrap_or("")),
+        );
     }
     let root = Command::new("doapi")
         .version(env!("CARGO_PKG_VERSION"))
@@ -160,7 +166,12 @@ fn leaf(command: CliCommand, verb: &str) -> Command {
             }
         };
         leaf = leaf
-            .arg(Arg::new(WAIT).long(WAIT).action(ArgAction::SetTrue).help(what))
+            .arg(
+                Arg::new(WAIT)
+                    .long(WAIT)
+                    .action(ArgAction::SetTrue)
+                    .help(what),
+            )
             .arg(
                 Arg::new(WAIT_TIMEOUT)
                     .long(WAIT_TIMEOUT)
@@ -189,7 +200,9 @@ fn seconds(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("`{text}` is not a number of seconds"))?;
     if !(value.is_finite() && value > 0.0 && value <= 86_400.0) {
-        return Err(format!("`{text}` must be more than 0 and at most 86400 seconds"));
+        return Err(format!(
+            "`{text}` must be more than 0 and at most 86400 seconds"
+        ));
     }
     Ok(Duration::from_secs_f64(value))
 }
@@ -220,7 +233,11 @@ impl Group {
             [verb] => {
                 self.leaves.insert(verb.clone(), leaf);
             }
-            [group, rest @ ..] => self.groups.entry(group.clone()).or_default().insert(rest, leaf),
+            [group, rest @ ..] => self
+                .groups
+                .entry(group.clone())
+                .or_default()
+                .insert(rest, leaf),
         }
     }
 
@@ -251,18 +268,26 @@ mod tests {
     #[test]
     fn operations_are_named_by_resource_and_verb() {
         assert_eq!(path_of("tags_list"), ["tags", "list"]);
-        assert_eq!(path_of("volume_snapshots_create"), ["volumes", "snapshots", "create"]);
+        assert_eq!(
+            path_of("volume_snapshots_create"),
+            ["volumes", "snapshots", "create"]
+        );
         assert_eq!(
             path_of("droplets_list_backup_policies"),
             ["droplets", "list-backup-policies"]
         );
-        assert_eq!(path_of("apps_create"), ["apps", "create"], "an unknown resource");
+        assert_eq!(
+            path_of("apps_create"),
+            ["apps", "create"],
+            "an unknown resource"
+        );
     }
 
     #[test]
     fn every_operation_has_its_own_command() {
-        let paths: std::collections::BTreeSet<Vec<String>> =
-            CliCommand::iter().map(|c| path_of(c.operation_id())).collect();
+        let paths: std::collections::BTreeSet<Vec<String>> = CliCommand::iter()
+            .map(|c| path_of(c.operation_id()))
+            .collect();
         assert_eq!(paths.len(), 38);
         assert_eq!(CliCommand::iter().count(), 38);
     }

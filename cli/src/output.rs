@@ -125,7 +125,9 @@ fn rank(name: &str) -> u8 {
 /// Scalars, lists of scalars, and objects known by a `slug` or `name` (a region, a size).
 fn fits_a_cell(value: &Value) -> bool {
     match value {
-        Value::Array(items) => items.iter().all(|item| !item.is_object() && !item.is_array()),
+        Value::Array(items) => items
+            .iter()
+            .all(|item| !item.is_object() && !item.is_array()),
         Value::Object(object) => object.contains_key("slug") || object.contains_key("name"),
         _ => true,
     }
@@ -233,6 +235,9 @@ mod tests {
         writer.item(&json!({"id": 2})).unwrap();
         writer.finish().unwrap();
         assert_eq!(writer.count(), 2);
-        assert_eq!(String::from_utf8(writer.out).unwrap(), "{\"id\":1}\n{\"id\":2}\n");
+        assert_eq!(
+            String::from_utf8(writer.out).unwrap(),
+            "{\"id\":1}\n{\"id\":2}\n"
+        );
     }
 }

@@ -21,7 +21,12 @@ pub fn line(exchange: &ObservedExchange<'_>) -> String {
             .headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().filter(|c| !c.is_control()).take(80).collect::<String>())
+            .map(|v| {
+                v.chars()
+                    .filter(|c| !c.is_control())
+                    .take(80)
+                    .collect::<String>()
+            })
     };
     let mut notes = Vec::new();
     if let Some(id) = header("x-request-id") {

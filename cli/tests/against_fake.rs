@@ -17,8 +17,12 @@ struct Run {
 
 impl Run {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     fn lines(&self) -> Vec<Value> {
@@ -91,7 +95,13 @@ async fn tags_create_get_list_and_delete() {
     let got = doapi_ok(&fake, &["tags", "get", "--tag-id", "cli-web"]).await;
     assert_eq!(got.json()["tag"]["name"], "cli-web");
     let listed = doapi_ok(&fake, &["tags", "list"]).await.json();
-    assert!(listed["tags"].as_array().unwrap().iter().any(|t| t["name"] == "cli-web"));
+    assert!(
+        listed["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "cli-web")
+    );
     let deleted = doapi_ok(&fake, &["tags", "delete", "--tag-id", "cli-web"]).await;
     assert_eq!(deleted.stdout, "", "a 204 prints nothing");
     assert!(fake.inventory().tags.iter().all(|t| t != "cli-web"));
@@ -103,7 +113,11 @@ async fn droplets_volumes_snapshots_and_projects_answer_as_json() {
     let droplet = fake.inventory().droplets[0].0.to_string();
     let got = doapi_ok(&fake, &["droplets", "get", "--droplet-id", &droplet]).await;
     assert_eq!(got.json()["droplet"]["id"].to_string(), droplet);
-    let kernels = doapi_ok(&fake, &["droplets", "list-kernels", "--droplet-id", &droplet]).await;
+    let kernels = doapi_ok(
+        &fake,
+        &["droplets", "list-kernels", "--droplet-id", &droplet],
+    )
+    .await;
     assert!(kernels.json()["kernels"].is_array());
 
     let volume = fake.inventory().volumes[0].0.clone();
@@ -111,13 +125,24 @@ async fn droplets_volumes_snapshots_and_projects_answer_as_json() {
     assert_eq!(volumes["volumes"].as_array().unwrap().len(), 2);
     let snapshot = doapi_ok(
         &fake,
-        &["volumes", "snapshots", "create", "--volume-id", &volume, "--name", "cli-snap"],
+        &[
+            "volumes",
+            "snapshots",
+            "create",
+            "--volume-id",
+            &volume,
+            "--name",
+            "cli-snap",
+        ],
     )
     .await
     .json();
     assert_eq!(snapshot["snapshot"]["name"], "cli-snap");
-    let snapshots =
-        doapi_ok(&fake, &["volumes", "snapshots", "list", "--volume-id", &volume]).await;
+    let snapshots = doapi_ok(
+        &fake,
+        &["volumes", "snapshots", "list", "--volume-id", &volume],
+    )
+    .await;
     assert!(snapshots.stdout.contains("cli-snap"));
 
     let resources = doapi_ok(&fake, &["projects", "list-resources-default"]).await;
@@ -127,7 +152,9 @@ async fn droplets_volumes_snapshots_and_projects_answer_as_json() {
 #[tokio::test]
 async fn all_streams_every_item_of_every_page() {
     let fake = fake(500, 0).await;
-    let first = doapi_ok(&fake, &["droplets", "list", "--per-page", "1"]).await.json();
+    let first = doapi_ok(&fake, &["droplets", "list", "--per-page", "1"])
+        .await
+        .json();
     let total = first["meta"]["total"].as_u64().unwrap() as usize;
     assert!(total > 400, "the seed lists more than two pages: {total}");
     let run = doapi_ok(&fake, &["droplets", "list", "--all"]).await;
@@ -148,7 +175,10 @@ async fn all_keeps_the_filters_of_the_command() {
         .iter()
         .filter(|(_, _, tags)| tags.iter().any(|t| t == "web"))
         .count();
-    assert!(tagged > 0 && tagged < 10, "the seed tags some Droplets `web`");
+    assert!(
+        tagged > 0 && tagged < 10,
+        "the seed tags some Droplets `web`"
+    );
     let run = doapi_ok(&fake, &["droplets", "list", "--all", "--tag-name", "web"]).await;
     assert_eq!(run.lines().len(), tagged);
 }
@@ -162,13 +192,24 @@ async fn create_with_wait_prints_the_droplet_once_it_is_active() {
     let body = body.to_str().unwrap();
     let run = doapi_ok(
         &fake,
-        &["droplets", "create", "--json-body", body, "--wait", "--poll-interval", "0.05"],
+        &[
+            "droplets",
+            "create",
+            "--json-body",
+            body,
+            "--wait",
+            "--poll-interval",
+            "0.05",
+        ],
     )
     .await;
     let droplet = &run.json()["droplet"];
     assert_eq!(droplet["status"], "active");
     assert_eq!(fake.inventory().droplets.len(), 1, "created once");
-    assert!(fake.requests() >= 2, "the create, then the reads of the wait");
+    assert!(
+        fake.requests() >= 2,
+        "the create, then the reads of the wait"
+    );
 }
 
 #[tokio::test]
@@ -219,7 +260,11 @@ async fn a_rejected_write_exits_7() {
     doapi_ok(&fake, &["volumes", "create", "--json-body", body]).await;
     let run = doapi(&fake, &["volumes", "create", "--json-body", body]).await;
     assert_eq!(run.code, 7, "{}", run.stderr);
-    assert!(run.stderr.starts_with("doapi: error: HTTP 409 conflict"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("doapi: error: HTTP 409 conflict"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(fake.inventory().volumes.len(), 1);
 }
 
@@ -245,9 +290,17 @@ async fn bad_arguments_exit_2_before_anything_is_sent() {
     let fake = fake(0, 0).await;
     let run = doapi(&fake, &["droplets", "get", "--droplet-id", "not-a-number"]).await;
     assert_eq!(run.code, 2);
-    let run = doapi(&fake, &["tags", "create", "--json-body", "/nonexistent/body.json"]).await;
+    let run = doapi(
+        &fake,
+        &["tags", "create", "--json-body", "/nonexistent/body.json"],
+    )
+    .await;
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("/nonexistent/body.json"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/nonexistent/body.json"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(fake.requests(), 0);
 }
 
@@ -256,7 +309,10 @@ async fn the_template_is_the_documented_example_and_needs_no_token() {
     let run = doapi_with(None, &["volumes", "create", "--json-body-template"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let example = run.json();
-    assert!(example["name"].is_string() && example["region"].is_string(), "{example}");
+    assert!(
+        example["name"].is_string() && example["region"].is_string(),
+        "{example}"
+    );
 }
 
 #[tokio::test]
@@ -276,9 +332,114 @@ async fn trace_prints_each_request_and_never_the_token() {
     fake.fail_next(&[503]);
     let run = doapi_ok(&fake, &["tags", "list", "--trace"]).await;
     let trace: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(trace.len(), 2, "a retried request is two lines: {}", run.stderr);
-    assert!(trace[0].starts_with("trace: GET /v2/tags -> 503 (request id "), "{}", trace[0]);
-    assert!(trace[1].contains("-> 200") && trace[1].contains("attempt 2"), "{}", trace[1]);
-    assert!(trace[1].contains("rate limit ") && trace[1].contains(" left"), "{}", trace[1]);
+    assert_eq!(
+        trace.len(),
+        2,
+        "a retried request is two lines: {}",
+        run.stderr
+    );
+    assert!(
+        trace[0].starts_with("trace: GET /v2/tags -> 503 (request id "),
+        "{}",
+        trace[0]
+    );
+    assert!(
+        trace[1].contains("-> 200") && trace[1].contains("attempt 2"),
+        "{}",
+        trace[1]
+    );
+    assert!(
+        trace[1].contains("rate limit ") && trace[1].contains(" left"),
+        "{}",
+        trace[1]
+    );
     assert!(!run.stderr.contains(TOKEN) && !run.stdout.contains(TOKEN));
+}
+
+/// A fake whose Droplets never leave `new`.
+async fn never_booting_fake() -> FakeServer {
+    FakeServer::builder()
+        .drift(|answer| {
+            if answer.method == "GET" && answer.path.starts_with("/v2/droplets/") {
+                answer.body["droplet"]["status"] = "new".into();
+            }
+        })
+        .start()
+        .await
+        .expect("the fake starts")
+}
+
+async fn droplet_body() -> String {
+    let template = doapi_with(None, &["droplets", "create", "--json-body-template"]).await;
+    body_file(&template.stdout).to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn wait_gives_up_at_its_deadline_with_exit_code_10() {
+    let fake = never_booting_fake().await;
+    let body = droplet_body().await;
+    let started = std::time::Instant::now();
+    let run = doapi(
+        &fake,
+        &[
+            "droplets",
+            "create",
+            "--json-body",
+            &body,
+            "--wait",
+            "--wait-timeout",
+            "0.5",
+            "--poll-interval",
+            "0.1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 10, "{}", run.stderr);
+    assert!(run.stderr.contains("still `new`"), "{}", run.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(
+        fake.inventory().droplets.len(),
+        1,
+        "the Droplet exists all the same"
+    );
+}
+
+#[tokio::test]
+async fn ctrl_c_while_waiting_exits_130_and_says_the_droplet_was_created() {
+    let fake = never_booting_fake().await;
+    let body = droplet_body().await;
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_doapi"))
+        .args([
+            "--api-url",
+            fake.url(),
+            "droplets",
+            "create",
+            "--json-body",
+            &body,
+            "--wait",
+        ])
+        .args(["--poll-interval", "0.1"])
+        .env("DIGITALOCEAN_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the wait has begun: the create and at least one read were answered.
+    while fake.requests() < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let id = fake.inventory().droplets[0].0;
+    assert!(
+        stderr.contains(&format!("Droplet {id} was created")),
+        "{stderr}"
+    );
 }

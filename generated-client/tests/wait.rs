@@ -157,7 +157,10 @@ async fn wait_for_droplet_active_gives_up_at_its_deadline_naming_the_last_status
         timeout: Duration::from_millis(300),
     };
     let started = std::time::Instant::now();
-    let error = client.wait_for_droplet_active(id, options).await.unwrap_err();
+    let error = client
+        .wait_for_droplet_active(id, options)
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Timeout);
     assert!(error.to_string().contains("still `new`"), "{error}");
     assert!(
@@ -169,7 +172,10 @@ async fn wait_for_droplet_active_gives_up_at_its_deadline_naming_the_last_status
 
 #[tokio::test]
 async fn wait_for_droplet_active_ends_with_the_404_of_a_droplet_that_is_gone() {
-    let fake = digitalocean_fake::FakeServer::builder().start().await.unwrap();
+    let fake = digitalocean_fake::FakeServer::builder()
+        .start()
+        .await
+        .unwrap();
     let client = support::client(fake.url());
     let error = client
         .wait_for_droplet_active(99, options())
