@@ -17,6 +17,12 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 echo "--- cargo package (with verification)"
+# Verification unpacks our unpublished crates from a temporary local registry into
+# registry/src/-<hash of its path>/ and never unpacks a version again once it is there, so a
+# second run from the same checkout path would verify against the first run's sources.
+# Those directories hold only such overlays (crates.io's are named after the index).
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/digitalocean-codegen-0.1.0 \
+    "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/digitalocean-0.1.0
 cargo package --locked -q -p digitalocean-codegen -p digitalocean --allow-dirty 2>&1 \
     | grep -v '^warning: ignoring' || true
 for crate in digitalocean-codegen digitalocean; do
