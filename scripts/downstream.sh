@@ -17,10 +17,11 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 echo "--- cargo package (with verification)"
-# Verification unpacks our unpublished crates from a temporary local registry into
-# registry/src/-<hash of its path>/ and never unpacks a version again once it is there, so a
-# second run from the same checkout path would verify against the first run's sources.
-# Those directories hold only such overlays (crates.io's are named after the index).
+# Verification builds the packaged crates in the shared target directory, where cargo takes
+# a registry crate's artifacts as immutable: a codegen built from an earlier package would be
+# reused and the client verified against old sources. Clean both crates (all their builds)
+# first, and the copies of them unpacked from earlier packages.
+cargo clean -q -p digitalocean-codegen -p digitalocean
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/digitalocean-codegen-0.1.0 \
     "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/digitalocean-0.1.0
 cargo package --locked -q -p digitalocean-codegen -p digitalocean --allow-dirty 2>&1 \
