@@ -58,26 +58,36 @@ pub fn render_with(spec: &Spec, options: RenderOptions) -> Result<String> {
 /// progenitor's). The client must be rendered with `json_schema` on: the trait's bounds
 /// ask for `schemars::JsonSchema`.
 pub fn render_cli(spec: &Spec, sdk_path: &str) -> Result<String> {
-    let normalized = normalize::normalize(spec)?;
-    let openapi = openapi_of(&normalized)?;
-    let types_path = format!("{sdk_path}::types");
-    let mut generator = Generator::new(&settings(&normalized, &types_path)?);
-    let tokens = guarded(|| generator.cli(&openapi, sdk_path))?;
-    let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax {
-        message: e.to_string(),
-    })?;
-    Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
+    render_beside_client(spec, &format!("{sdk_path}::types"), |generator, openapi| {
+        generator.cli(openapi, sdk_path)
+    })
 }
 
 /// Renders progenitor's typed `httpmock` extension for the client crate at `crate_path`
 /// (e.g. `digitalocean`): a `MockServerExt` trait with one method per operation whose
 /// `when`/`then` builders take the client's types. For the `digitalocean-mock` crate.
 pub fn render_httpmock(spec: &Spec, crate_path: &str) -> Result<String> {
+    render_beside_client(
+        spec,
+        &format!("::{crate_path}::types"),
+        |generator, openapi| generator.httpmock(openapi, crate_path),
+    )
+}
+
+/// Runs one of progenitor's generators for code that lives beside the client (the mocks,
+/// the command line), with the client's settings and its types at `types_path`.
+fn render_beside_client(
+    spec: &Spec,
+    types_path: &str,
+    generate: impl FnOnce(
+        &mut Generator,
+        &openapiv3::OpenAPI,
+    ) -> Result<proc_macro2::TokenStream, progenitor::Error>,
+) -> Result<String> {
     let normalized = normalize::normalize(spec)?;
     let openapi = openapi_of(&normalized)?;
-    let types_path = format!("::{crate_path}::types");
-    let mut generator = Generator::new(&settings(&normalized, &types_path)?);
-    let tokens = guarded(|| generator.httpmock(&openapi, crate_path))?;
+    let mut generator = Generator::new(&settings(&normalized, types_path)?);
+    let tokens = guarded(|| generate(&mut generator, &openapi))?;
     let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax {
         message: e.to_string(),
     })?;

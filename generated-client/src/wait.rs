@@ -45,12 +45,7 @@ impl Client {
         droplet_id: u64,
         options: WaitOptions,
     ) -> Result<types::DestroyAssociatedResourcesStatus, Error> {
-        let droplet_id = NonZeroU64::new(droplet_id).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                "invalid argument `droplet_id` = 0: it must be at least 1; nothing was sent",
-            )
-        })?;
+        let droplet_id = droplet_id_argument(droplet_id)?;
         let started = Instant::now();
         loop {
             let status = self
@@ -94,12 +89,7 @@ impl Client {
         droplet_id: u64,
         options: WaitOptions,
     ) -> Result<types::Droplet, Error> {
-        let droplet_id = NonZeroU64::new(droplet_id).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                "invalid argument `droplet_id` = 0: it must be at least 1; nothing was sent",
-            )
-        })?;
+        let droplet_id = droplet_id_argument(droplet_id)?;
         let started = Instant::now();
         let mut pause = options.interval / 8;
         loop {
@@ -133,4 +123,14 @@ impl Client {
             pause = pause.saturating_mul(2).min(options.interval);
         }
     }
+}
+
+/// The documented constraint of a Droplet id, checked before anything is sent.
+fn droplet_id_argument(droplet_id: u64) -> Result<NonZeroU64, Error> {
+    NonZeroU64::new(droplet_id).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            "invalid argument `droplet_id` = 0: it must be at least 1; nothing was sent",
+        )
+    })
 }
