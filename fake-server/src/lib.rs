@@ -18,6 +18,7 @@
 mod api_error;
 mod budget;
 mod drift;
+mod droplet_view;
 mod faults;
 mod model;
 mod routes;

@@ -22,7 +22,7 @@ pub(super) async fn droplets_list(
             "tag_name can not be combined with name or type",
         ));
     }
-    let mut store = state.store();
+    let store = state.store();
     let ids: Vec<u64> = store
         .droplets
         .values()
@@ -48,11 +48,7 @@ pub(super) async fn droplets_list(
         "/v2/droplets",
         &filters,
     );
-    let droplets = render_droplets(&mut store, &ids);
-    ok(
-        StatusCode::OK,
-        json!({"droplets": droplets, "links": links, "meta": meta}),
-    )
+    listing("droplets", &store.droplet_views(&ids), links, meta)
 }
 
 #[derive(Deserialize)]
@@ -246,10 +242,7 @@ pub(super) async fn droplets_list_backup_policies(
         .into_iter()
         .map(|d| (d.id.to_string(), policy_json(d)))
         .collect();
-    ok(
-        StatusCode::OK,
-        json!({"policies": policies, "links": links, "meta": meta}),
-    )
+    listing("policies", &policies, links, meta)
 }
 
 pub(super) async fn droplets_list_supported_backup_policies() -> Reply {
@@ -317,10 +310,7 @@ pub(super) fn images(
         &format!("/v2/droplets/{id}/{path}"),
         &[],
     );
-    ok(
-        StatusCode::OK,
-        json!({ key: images, "links": links, "meta": meta }),
-    )
+    listing(key, &images, links, meta)
 }
 
 pub(super) async fn droplets_list_backups(
@@ -493,10 +483,7 @@ pub(super) async fn droplets_list_firewalls(
         &format!("/v2/droplets/{id}/firewalls"),
         &[],
     );
-    ok(
-        StatusCode::OK,
-        json!({"firewalls": firewalls, "links": links, "meta": meta}),
-    )
+    listing("firewalls", &firewalls, links, meta)
 }
 
 pub(super) async fn droplets_list_kernels(
@@ -523,10 +510,7 @@ pub(super) async fn droplets_list_kernels(
         &format!("/v2/droplets/{id}/kernels"),
         &[],
     );
-    ok(
-        StatusCode::OK,
-        json!({"kernels": kernels, "links": links, "meta": meta}),
-    )
+    listing("kernels", &kernels, links, meta)
 }
 
 pub(super) async fn droplets_list_neighbors(

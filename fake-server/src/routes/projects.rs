@@ -33,10 +33,7 @@ pub(super) fn list_project(
         format!("/v2/projects/{}/resources", store.projects[index].id)
     };
     let (resources, links, meta) = page_of(&resources, &paging, &store.base_url, &path, &[]);
-    ok(
-        StatusCode::OK,
-        json!({"resources": resources, "links": links, "meta": meta}),
-    )
+    listing("resources", &resources, links, meta)
 }
 
 #[derive(Deserialize)]

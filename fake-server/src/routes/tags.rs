@@ -10,10 +10,7 @@ pub(super) async fn tags_list(
     let store = state.store();
     let tags: Vec<Value> = store.tags.values().map(|t| store.tag_json(t)).collect();
     let (tags, links, meta) = page_of(&tags, &paging, &store.base_url, "/v2/tags", &[]);
-    ok(
-        StatusCode::OK,
-        json!({"tags": tags, "links": links, "meta": meta}),
-    )
+    listing("tags", &tags, links, meta)
 }
 
 #[derive(Deserialize)]

@@ -26,10 +26,7 @@ pub(super) async fn volumes_list(
     let filters: Vec<(&str, &str)> = filters.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (volumes, links, meta) =
         page_of(&volumes, &paging, &store.base_url, "/v2/volumes", &filters);
-    ok(
-        StatusCode::OK,
-        json!({"volumes": volumes, "links": links, "meta": meta}),
-    )
+    listing("volumes", &volumes, links, meta)
 }
 
 #[derive(Deserialize)]
@@ -175,10 +172,7 @@ pub(super) async fn volume_snapshots_list(
         &format!("/v2/volumes/{id}/snapshots"),
         &[],
     );
-    ok(
-        StatusCode::OK,
-        json!({"snapshots": snapshots, "links": links, "meta": meta}),
-    )
+    listing("snapshots", &snapshots, links, meta)
 }
 
 #[derive(Deserialize)]
