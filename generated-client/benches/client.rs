@@ -120,10 +120,12 @@ async fn memory_probe(url: &str) {
     println!("{listed} {}", peak_rss_kib().unwrap_or(0));
 }
 
-/// Peak memory of a process that streams `listed` Droplets, measured in a child process.
-async fn streamed_peak(listed: usize) -> Option<(usize, u64)> {
+/// Peak memory of a process that streams `listed` Droplets from a fake answering after
+/// `latency`, measured in a child process.
+async fn streamed_peak(listed: usize, latency: Duration) -> Option<(usize, u64)> {
     let fake = FakeServer::builder()
         .droplets(seeded_for(listed))
+        .latency(latency)
         .start()
         .await
         .expect("the fake starts");
@@ -141,22 +143,22 @@ async fn streamed_peak(listed: usize) -> Option<(usize, u64)> {
 }
 
 async fn memory() {
-    let small = streamed_peak(200).await;
-    let large = streamed_peak(10_000).await;
     println!("memory: peak resident memory of a process streaming every Droplet with stream()");
-    match (small, large) {
-        (Some((n_small, small)), Some((n_large, large))) if small > 0 => {
-            println!(
-                "  {n_small:>6} Droplets (baseline) {:>8.1} MiB",
-                small as f64 / 1024.0
-            );
-            println!(
-                "  {n_large:>6} Droplets            {:>8.1} MiB   {:.2}x the baseline",
-                large as f64 / 1024.0,
-                large as f64 / small as f64
-            );
+    for latency in [Duration::ZERO, Duration::from_millis(50)] {
+        let small = streamed_peak(200, latency).await;
+        let large = streamed_peak(10_000, latency).await;
+        let ms = latency.as_millis();
+        match (small, large) {
+            (Some((n_small, small)), Some((n_large, large))) if small > 0 => {
+                println!(
+                    "  {ms:>2} ms per request: {n_small:>6} Droplets (baseline) {:>6.1} MiB, {n_large} Droplets {:>6.1} MiB   {:.2}x the baseline",
+                    small as f64 / 1024.0,
+                    large as f64 / 1024.0,
+                    large as f64 / small as f64
+                );
+            }
+            _ => println!("  not measured: needs /proc/self/status (Linux)"),
         }
-        _ => println!("  not measured: needs /proc/self/status (Linux)"),
     }
 }
 

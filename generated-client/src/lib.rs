@@ -39,6 +39,7 @@ mod observe;
 mod outcome;
 pub mod pagination;
 mod rate_limit;
+mod read_turns;
 mod reconcile;
 mod response_ext;
 mod retry;

@@ -111,12 +111,17 @@ pub(crate) async fn send(
     }
 }
 
+/// The most bytes a `content-length` may reserve up front; a longer body still reads, into
+/// a buffer that grows as the bytes arrive (a length a server claims is not trusted).
+const MOST_RESERVED: u64 = 8 << 20;
+
 async fn read(response: reqwest::Response) -> Result<Exchange, TransportError> {
     let status = response.status();
     let version = response.version();
     let url = Some(response.url().clone());
     let headers = response.headers().clone();
-    match response.bytes().await {
+    crate::read_turns::wait_for_turn().await;
+    match body(response).await {
         Ok(body) => Ok(Exchange {
             status,
             version,
@@ -130,4 +135,16 @@ async fn read(response: reqwest::Response) -> Result<Exchange, TransportError> {
             error,
         }),
     }
+}
+
+/// The whole body, in one buffer of the announced length: collecting the chunks and then
+/// joining them held a body twice at its peak. (Keeping a body that came in one chunk
+/// instead measured worse: the chunk pins the connection's whole read buffer.)
+async fn body(mut response: reqwest::Response) -> reqwest::Result<Bytes> {
+    let reserved = response.content_length().unwrap_or(0).min(MOST_RESERVED);
+    let mut buffer = bytes::BytesMut::with_capacity(usize::try_from(reserved).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await? {
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(buffer.freeze())
 }

@@ -137,9 +137,11 @@ async fn stream_keeps_the_most_pages_in_flight_while_the_budget_is_plentiful() {
 
 #[tokio::test]
 async fn stream_keeps_fewer_pages_in_flight_as_the_budget_drains() {
-    // After the first page 250 + 16 requests remain: 16 of headroom before pacing starts at
-    // 250, two pages' worth at 8 each; the window shrinks to one as those are spent.
-    assert_eq!(adaptive_peak(250 + 16 + 1).await, 2);
+    // After the first page 250 + 32 requests remain: 32 of headroom before pacing starts at
+    // 250, four pages' worth at 8 each. Requests go out one at a time, each reading the
+    // budget again: the second sees 31 left (three pages), so the window never reaches
+    // the four it would hold with a plentiful budget.
+    assert_eq!(adaptive_peak(250 + 32 + 1).await, 3);
 }
 
 #[tokio::test]
