@@ -7,7 +7,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName};
 
 /// The rate limit a response reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,14 +31,26 @@ const LONGEST_WINDOW: Duration = Duration::from_secs(3600);
 /// Reads one `ratelimit-*` header as a count. Every value of a repeated header must be a
 /// count (a non-negative integer, or a decimal some proxies send, truncated); `combine`
 /// chooses among repeated values. Empty, negative or garbled values make the header absent.
-fn header_count(headers: &HeaderMap, name: &str, combine: fn(u64, u64) -> u64) -> Option<u64> {
+/// The three headers, as names checked at compile time rather than parsed on every answer.
+const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
+fn header_count(
+    headers: &HeaderMap,
+    name: &HeaderName,
+    combine: fn(u64, u64) -> u64,
+) -> Option<u64> {
     let mut result: Option<u64> = None;
     for value in headers.get_all(name) {
-        let text = value.to_str().ok()?.trim();
-        let count = if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() {
-            // Only overflow can fail here; a count that large is "more than enough".
-            text.parse::<u64>().unwrap_or(u64::MAX)
+        let digits = value.as_bytes().trim_ascii();
+        let count = if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+            // Overflow saturates: a count that large is "more than enough".
+            digits.iter().fold(0u64, |n, d| {
+                n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+            })
         } else {
+            let text = value.to_str().ok()?.trim();
             let number = text
                 .parse::<f64>()
                 .ok()
@@ -57,9 +69,9 @@ impl RateLimit {
     /// value (the smallest limit and remaining count, the latest reset), and a reset beyond
     /// the year 9999 is taken as then.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        let limit = header_count(headers, "ratelimit-limit", u64::min)?;
-        let remaining = header_count(headers, "ratelimit-remaining", u64::min)?;
-        let reset_secs = header_count(headers, "ratelimit-reset", u64::max)?.min(LATEST_RESET_SECS);
+        let limit = header_count(headers, &LIMIT, u64::min)?;
+        let remaining = header_count(headers, &REMAINING, u64::min)?;
+        let reset_secs = header_count(headers, &RESET, u64::max)?.min(LATEST_RESET_SECS);
         let reset = UNIX_EPOCH
             .checked_add(Duration::from_secs(reset_secs))
             .unwrap_or(UNIX_EPOCH + Duration::from_secs(u32::MAX.into()));

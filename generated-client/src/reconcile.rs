@@ -420,7 +420,7 @@ impl Client {
                 .map_err(|e| format!("cannot build GET {path_and_query}: {e}"))?;
             let request =
                 crate::hooks::bounded_by(request, self.inner.shared.request_timeout, deadline);
-            let response = match crate::transport::send(self, request).await {
+            let response = match crate::transport::send(self, request, None).await {
                 Ok(response) => response,
                 Err(failure) => {
                     last_problem = format!("GET {path_and_query}: {failure}");

@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) authorization: Option<reqwest::header::HeaderValue>,
     /// Shown every attempt, when set.
     pub(crate) observer: Option<crate::observe::ExchangeObserver>,
+    /// The origin of the client's base URL, parsed at the first request.
+    pub(crate) base_origin: crate::transport::BaseOrigin,
 }
 
 /// The state of a [`Client`](crate::Client): policies and shared rate-limit tracking.
@@ -74,6 +76,7 @@ impl ClientState {
                 request_timeout: None,
                 authorization: None,
                 observer: None,
+                base_origin: Default::default(),
             }),
             retry,
             reconcile_creates: true,

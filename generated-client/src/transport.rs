@@ -4,6 +4,7 @@
 //! the status that had arrived.
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderMap, LOCATION};
@@ -62,27 +63,83 @@ pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
-    a.origin() == b.origin()
+/// The scheme, host and port of a base URL: where the token may go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Origin {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
 }
 
-/// Sends one attempt of `request` and reads the whole answer.
+impl Origin {
+    fn of(url: &reqwest::Url) -> Option<Self> {
+        Some(Self {
+            scheme: url.scheme().to_string(),
+            host: url.host_str()?.to_string(),
+            port: url.port_or_known_default(),
+        })
+    }
+
+    /// Whether `url` is on this origin (compared in place: `Url::origin` allocates).
+    fn holds(&self, url: &reqwest::Url) -> bool {
+        url.scheme() == self.scheme
+            && url.host_str() == Some(self.host.as_str())
+            && url.port_or_known_default() == self.port
+    }
+}
+
+/// The base URL's origin, parsed once: the generated client keeps its base URL as a
+/// string, and parsing it for every attempt was a tenth of the layer's cost per call.
+#[derive(Debug, Default)]
+pub(crate) struct BaseOrigin(std::sync::Mutex<Option<(String, Option<Arc<Origin>>)>>);
+
+impl BaseOrigin {
+    fn of(&self, base_url: &str) -> Option<Arc<Origin>> {
+        let mut cached = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*cached {
+            Some((base, origin)) if base == base_url => origin.clone(),
+            _ => {
+                // First use, or a state shared with a client of another base URL.
+                let origin = reqwest::Url::parse(base_url)
+                    .ok()
+                    .as_ref()
+                    .and_then(Origin::of)
+                    .map(Arc::new);
+                *cached = Some((base_url.to_string(), origin.clone()));
+                origin
+            }
+        }
+    }
+}
+
+/// Sends one attempt of `request` and reads the whole answer. A GET or HEAD that is
+/// redirected is sent again from `spare` (an untouched copy of the request the caller keeps
+/// anyway, cloned only when a redirect comes), else from a copy made before sending.
 pub(crate) async fn send(
     client: &Client,
     mut request: reqwest::Request,
+    spare: Option<&reqwest::Request>,
 ) -> Result<Exchange, TransportError> {
-    let base = reqwest::Url::parse(&client.baseurl).ok();
+    let base = client.inner.shared.base_origin.of(&client.baseurl);
     let authorization = client.inner.shared.authorization.as_ref();
     let follows = matches!(*request.method(), Method::GET | Method::HEAD);
+    let timeout = request.timeout().copied();
     let mut hops = 0;
     loop {
-        request.headers_mut().remove(AUTHORIZATION);
-        if let (Some(token), Some(base)) = (authorization, &base)
-            && same_origin(request.url(), base)
-        {
-            request.headers_mut().insert(AUTHORIZATION, token.clone());
+        match (authorization, &base) {
+            (Some(token), Some(base)) if base.holds(request.url()) => {
+                request.headers_mut().insert(AUTHORIZATION, token.clone());
+            }
+            _ => {
+                request.headers_mut().remove(AUTHORIZATION);
+            }
         }
-        let again = follows.then(|| request.try_clone()).flatten();
+        let copy = (follows && spare.is_none())
+            .then(|| request.try_clone())
+            .flatten();
         let response = client
             .client
             .execute(request)
@@ -99,11 +156,14 @@ pub(crate) async fn send(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| response.url().join(v).ok());
         if status.is_redirection()
+            && follows
             && hops < MAX_REDIRECTS
-            && let (Some(mut next), Some(location)) = (again, location)
+            && let Some(location) = location
+            && let Some(mut next) = copy.or_else(|| spare.and_then(reqwest::Request::try_clone))
         {
             hops += 1;
             *next.url_mut() = location;
+            *next.timeout_mut() = timeout;
             request = next;
             continue;
         }
@@ -115,11 +175,12 @@ pub(crate) async fn send(
 /// a buffer that grows as the bytes arrive (a length a server claims is not trusted).
 const MOST_RESERVED: u64 = 8 << 20;
 
-async fn read(response: reqwest::Response) -> Result<Exchange, TransportError> {
+async fn read(mut response: reqwest::Response) -> Result<Exchange, TransportError> {
     let status = response.status();
     let version = response.version();
     let url = Some(response.url().clone());
-    let headers = response.headers().clone();
+    // Taken, not cloned: reading the body needs no headers.
+    let headers = std::mem::take(response.headers_mut());
     crate::read_turns::wait_for_turn().await;
     match body(response).await {
         Ok(body) => Ok(Exchange {
@@ -137,12 +198,30 @@ async fn read(response: reqwest::Response) -> Result<Exchange, TransportError> {
     }
 }
 
+/// Bodies up to this size that arrive in one chunk are kept as they came, without a copy.
+/// A larger one is copied: a chunk keeps the connection's whole read buffer alive, and with
+/// many pages in flight the buffers that pages pinned outweighed the copies.
+const KEPT_AS_ARRIVED: usize = 64 << 10;
+
 /// The whole body, in one buffer of the announced length: collecting the chunks and then
-/// joining them held a body twice at its peak. (Keeping a body that came in one chunk
-/// instead measured worse: the chunk pins the connection's whole read buffer.)
+/// joining them held a body twice at its peak.
 async fn body(mut response: reqwest::Response) -> reqwest::Result<Bytes> {
     let reserved = response.content_length().unwrap_or(0).min(MOST_RESERVED);
-    let mut buffer = bytes::BytesMut::with_capacity(usize::try_from(reserved).unwrap_or(0));
+    let reserved = usize::try_from(reserved).unwrap_or(0);
+    let Some(first) = response.chunk().await? else {
+        return Ok(Bytes::new());
+    };
+    let Some(second) = response.chunk().await? else {
+        return Ok(if first.len() <= KEPT_AS_ARRIVED {
+            first
+        } else {
+            Bytes::copy_from_slice(&first)
+        });
+    };
+    let mut buffer = bytes::BytesMut::with_capacity(reserved.max(first.len() + second.len()));
+    buffer.extend_from_slice(&first);
+    buffer.extend_from_slice(&second);
+    drop((first, second));
     while let Some(chunk) = response.chunk().await? {
         buffer.extend_from_slice(&chunk);
     }

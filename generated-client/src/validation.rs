@@ -2,6 +2,7 @@
 //! The table of constraints is generated from the spec (`crate::request_rules`); this
 //! module holds its types and the check, run by the `pre` hook for every operation.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::Value;
@@ -166,26 +167,21 @@ pub(crate) fn check(operation_id: &str, request: &reqwest::Request) -> Result<()
         ))
     };
     let url = request.url();
-    let template: Vec<&str> = rules.path.trim_start_matches('/').split('/').collect();
-    let actual: Vec<&str> = url.path().trim_start_matches('/').split('/').collect();
-    // The base URL may have a path prefix: the template matches the tail of the path.
-    let offset = actual.len().saturating_sub(template.len());
     for parameter in rules.parameters {
-        let value: Option<String> = match parameter.location {
+        // Borrowed where the text needs no decoding: this runs before every request.
+        let value: Option<Cow<'_, str>> = match parameter.location {
             ParameterLocation::Query => url
                 .query_pairs()
                 .find(|(k, _)| k == parameter.name)
-                .map(|(_, v)| v.into_owned()),
+                .map(|(_, v)| v),
             ParameterLocation::Header => request
                 .headers()
                 .get(parameter.name)
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-            ParameterLocation::Path => template
-                .iter()
-                .position(|segment| *segment == format!("{{{}}}", parameter.name))
-                .and_then(|index| actual.get(offset + index))
-                .map(|segment| percent_decode(segment)),
+                .map(Cow::Borrowed),
+            ParameterLocation::Path => {
+                path_segment(rules.path, url.path(), parameter.name).map(percent_decode)
+            }
         };
         if let Some(value) = value
             && parameter.rule.violated_by_text(&value)
@@ -240,10 +236,18 @@ fn select<'v>(value: &'v Value, pointer: &str) -> Vec<(String, &'v Value)> {
     current
 }
 
-fn percent_decode(segment: &str) -> String {
-    percent_encoding::percent_decode_str(segment)
-        .decode_utf8_lossy()
-        .into_owned()
+fn percent_decode(segment: &str) -> Cow<'_, str> {
+    percent_encoding::percent_decode_str(segment).decode_utf8_lossy()
+}
+
+/// The segment of `path` that stands where `template` has `{name}`. The template is
+/// matched against the tail of the path: the base URL may add a prefix.
+fn path_segment<'p>(template: &str, path: &'p str, name: &str) -> Option<&'p str> {
+    let template = template.trim_start_matches('/');
+    let placeholder =
+        |segment: &str| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) == Some(name);
+    let from_end = template.rsplit('/').position(placeholder)?;
+    path.trim_start_matches('/').rsplit('/').nth(from_end)
 }
 
 #[cfg(test)]
@@ -288,6 +292,18 @@ mod tests {
             .map(|(p, _)| p)
             .collect();
         assert_eq!(places, ["/tags/0", "/tags/1"]);
+    }
+
+    #[test]
+    fn path_parameters_are_found_from_the_end_of_the_path() {
+        let template = "/v2/droplets/{droplet_id}/actions/{action_id}";
+        let path = "/v2/droplets/42/actions/7";
+        assert_eq!(path_segment(template, path, "droplet_id"), Some("42"));
+        assert_eq!(path_segment(template, path, "action_id"), Some("7"));
+        // A base URL with a path prefix.
+        let prefixed = "/proxy/do/v2/droplets/42/actions/7";
+        assert_eq!(path_segment(template, prefixed, "droplet_id"), Some("42"));
+        assert_eq!(path_segment(template, path, "tag_id"), None);
     }
 
     #[test]
