@@ -7,7 +7,11 @@
 //! read to know whether another page exists, never followed (a link to another host would
 //! otherwise receive the token). Once `meta.total` is known from the first page, the other
 //! pages are fetched concurrently and still yielded in order. How many are in flight follows
-//! the rate-limit budget (see [`Paginate::stream`]); memory is bounded by that number.
+//! the rate-limit budget (see [`Paginate::stream`]); memory is bounded by that number. The
+//! answers are read in page order, two at a time, and requests go out no closer together
+//! than the stream's quickest page takes to read and decode: answers then arrive about as
+//! fast as the stream takes them in, instead of all at once to wait, buffered, for the
+//! oldest.
 //!
 //! ```no_run
 //! use digitalocean::Paginate;

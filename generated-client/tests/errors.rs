@@ -183,6 +183,32 @@ async fn truncated_json_in_a_success_keeps_the_status() {
 }
 
 #[tokio::test]
+async fn a_success_body_framed_as_json_but_broken_inside_is_a_decode_error_of_an_applied_call() {
+    // Starts with `{` and ends with `}`: the hooks take it for JSON without parsing it, so
+    // the generated decoding is what finds it broken.
+    let server = server_answering(
+        "GET",
+        "/v2/droplets/42",
+        ResponseTemplate::new(200)
+            .set_body_raw(r#"{"droplet": {"id": 42, "image": {}"#, "application/json"),
+    )
+    .await;
+    let error: digitalocean::Error = no_retries(&server)
+        .droplets_get()
+        .droplet_id(42u64)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert_eq!(error.outcome(), digitalocean::Outcome::Applied);
+    assert!(
+        error.body_excerpt().is_some_and(|e| e.contains("droplet")),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn a_success_body_of_the_wrong_shape_is_a_decode_error_naming_the_field() {
     let server = server_answering(
         "GET",
