@@ -254,7 +254,7 @@ impl ClientHooks<ClientState> for Client {
             // A success body that is not even JSON (truncated, an HTML page): report the
             // status and an excerpt rather than a bare parse error. An empty body is left
             // to the generated code (204, 202 have none).
-            || (!body.is_empty() && !is_json(body));
+            || (!body.is_empty() && !parses_as_json(body));
         if unusable {
             // Every failed call reaches crate::Error through here, with its record.
             return Err(progenitor_client::Error::UnexpectedResponse(copy_response(
@@ -266,18 +266,26 @@ impl ClientHooks<ClientState> for Client {
     }
 }
 
-/// Whether a success body is JSON. A body framed as one object or array (its first and
-/// last characters) is taken as such without parsing it: the generated code decodes it
-/// next, and parsing every body twice was a third of this layer's cost per call. The rare
-/// body framed as JSON but broken inside (cut right after a closing brace) then fails that
-/// decoding, as an error of kind `Decode` with the excerpt and the outcome `Applied`.
-fn is_json(body: &[u8]) -> bool {
+/// Whether a body parses as JSON.
+fn parses_as_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
+/// Whether a success body of a call's first attempt can go to the generated code as it
+/// is. A body framed as one object or array (its first and last characters) is taken for
+/// JSON without parsing it: the generated code decodes it next, and parsing every body
+/// twice was a third of this layer's cost per call. The rare body framed as JSON but
+/// broken inside (cut right after a closing brace) then fails that decoding: an error of
+/// kind `Decode` with the excerpt and the outcome `Applied`, as is true of a first attempt
+/// that was answered 2xx. A later attempt's body is parsed, so that such an error comes
+/// with the call's record (its attempts) instead.
+fn usable_as_it_is(body: &[u8], attempts: u32) -> bool {
     let text = body.trim_ascii();
     let framed = matches!(
         (text.first(), text.last()),
         (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']'))
     );
-    framed || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+    body.is_empty() || (framed && attempts <= 1) || parses_as_json(body)
 }
 
 fn copy_response(response: &reqwest::Response, body: Bytes) -> reqwest::Response {
@@ -658,7 +666,7 @@ fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> r
             // buffered copy are read only on the way to an error.
             if failure.is_none()
                 && exchange.status.is_success()
-                && (exchange.body.is_empty() || is_json(&exchange.body))
+                && usable_as_it_is(&exchange.body, progress.attempts)
             {
                 return plain(
                     exchange.status,

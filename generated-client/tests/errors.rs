@@ -209,6 +209,37 @@ async fn a_success_body_framed_as_json_but_broken_inside_is_a_decode_error_of_an
 }
 
 #[tokio::test]
+async fn a_broken_success_body_after_a_retry_comes_with_the_calls_attempts() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets/42"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets/42"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-request-id", "r-200")
+                .set_body_raw(r#"{"droplet": {"id": 42, "image": {}"#, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let error: digitalocean::Error = support::client(&server.uri())
+        .droplets_get()
+        .droplet_id(42u64)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert_eq!(error.attempts(), 2, "{error}");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(200));
+    assert_eq!(error.request_id(), Some("r-200"));
+}
+
+#[tokio::test]
 async fn a_success_body_of_the_wrong_shape_is_a_decode_error_naming_the_field() {
     let server = server_answering(
         "GET",
