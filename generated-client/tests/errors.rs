@@ -162,21 +162,12 @@ async fn truncated_json_in_an_error_keeps_the_status_and_an_excerpt() {
 
 #[tokio::test]
 async fn truncated_json_in_a_success_keeps_the_status() {
-    let server = server_answering(
-        "GET",
-        "/v2/droplets/42",
+    let error = get_droplet_error(
         ResponseTemplate::new(200)
             .insert_header("x-request-id", "r-200")
             .set_body_raw(r#"{"droplet": {"id": 42, "name": "web"#, "application/json"),
     )
     .await;
-    let error: digitalocean::Error = no_retries(&server)
-        .droplets_get()
-        .droplet_id(42u64)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
     assert_eq!(error.kind(), ErrorKind::UnexpectedBody);
     assert_eq!(error.status().map(|s| s.as_u16()), Some(200));
     assert_eq!(error.request_id(), Some("r-200"));
@@ -186,20 +177,11 @@ async fn truncated_json_in_a_success_keeps_the_status() {
 async fn a_success_body_framed_as_json_but_broken_inside_is_a_decode_error_of_an_applied_call() {
     // Starts with `{` and ends with `}`: the hooks take it for JSON without parsing it, so
     // the generated decoding is what finds it broken.
-    let server = server_answering(
-        "GET",
-        "/v2/droplets/42",
+    let error = get_droplet_error(
         ResponseTemplate::new(200)
             .set_body_raw(r#"{"droplet": {"id": 42, "image": {}"#, "application/json"),
     )
     .await;
-    let error: digitalocean::Error = no_retries(&server)
-        .droplets_get()
-        .droplet_id(42u64)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
     assert_eq!(error.kind(), ErrorKind::Decode);
     assert_eq!(error.outcome(), digitalocean::Outcome::Applied);
     assert!(
