@@ -288,12 +288,12 @@ fn hook_overhead() {
             };
             let ratio = |(raw, typed): &(Duration, Duration)| typed.as_secs_f64() / raw.as_secs_f64();
             pairs.sort_by(|a, b| ratio(a).total_cmp(&ratio(b)));
-            let median = pairs[ROUNDS / 2];
+            let middle = pairs[ROUNDS / 2];
             println!(
                 "  {what}: reqwest + typed decoding (baseline) {:>7.1} µs, digitalocean client {:>7.1} µs   {:.2}x the baseline (rounds {:.2}x to {:.2}x)",
-                median.0.as_secs_f64() * 1e6,
-                median.1.as_secs_f64() * 1e6,
-                ratio(&median),
+                middle.0.as_secs_f64() * 1e6,
+                middle.1.as_secs_f64() * 1e6,
+                ratio(&middle),
                 ratio(&pairs[0]),
                 ratio(&pairs[ROUNDS - 1])
             );
