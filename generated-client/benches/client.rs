@@ -185,10 +185,68 @@ fn thread_cpu() -> Option<Duration> {
     ))
 }
 
-/// Client-side CPU per call of `droplets_get`: the client against reqwest decoding into the
-/// same generated type. Both run on a current-thread runtime on this thread; the fake runs
-/// on a runtime of its own on other threads, so its work is not counted.
-fn hook_overhead() {
+/// The two ways of getting one Droplet that the hook figure compares: reqwest decoding
+/// into the generated type (the baseline), and the client.
+struct OneDroplet {
+    client: Client,
+    droplet: NonZeroU64,
+    raw: reqwest::Client,
+    raw_url: String,
+}
+
+impl OneDroplet {
+    async fn new(url: &str) -> Self {
+        let client = client(url);
+        let droplet = client
+            .droplets_list()
+            .send()
+            .await
+            .expect("a page")
+            .into_inner()
+            .droplets
+            .and_then(|d| d.into_iter().next())
+            .expect("a seeded Droplet")
+            .id;
+        let this = Self {
+            raw_url: format!("{url}/v2/droplets/{droplet}"),
+            raw: reqwest::Client::new(),
+            client,
+            droplet,
+        };
+        // Warm both connections.
+        this.raw_call().await;
+        this.client_call().await;
+        this
+    }
+
+    async fn raw_call(&self) {
+        let body = self
+            .raw
+            .get(&self.raw_url)
+            .bearer_auth("dop_v1_bench")
+            .send()
+            .await
+            .expect("raw")
+            .bytes()
+            .await
+            .expect("body");
+        let _: digitalocean::types::DropletResponse =
+            serde_json::from_slice(&body).expect("a Droplet");
+    }
+
+    async fn client_call(&self) {
+        self.client
+            .droplets_get()
+            .droplet_id(self.droplet)
+            .send()
+            .await
+            .expect("client");
+    }
+}
+
+/// Runs `calls` on a current-thread runtime on this thread, against a fake that runs on a
+/// runtime of its own on other threads, so that the fake's work is not counted.
+fn against_fake_elsewhere(calls: impl AsyncFnOnce(OneDroplet)) {
     let (url_sender, url_receiver) = std::sync::mpsc::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = std::thread::spawn(move || {
@@ -211,46 +269,35 @@ fn hook_overhead() {
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime.block_on(async {
-        let client = client(&url);
-        let droplet = client
-            .droplets_list()
-            .send()
-            .await
-            .expect("a page")
-            .into_inner()
-            .droplets
-            .and_then(|d| d.into_iter().next())
-            .expect("a seeded Droplet")
-            .id;
-        let raw = reqwest::Client::new();
-        let raw_url = format!("{url}/v2/droplets/{droplet}");
-        const CALLS: u32 = 1000;
-        let raw_call = || async {
-            let body = raw
-                .get(&raw_url)
-                .bearer_auth("dop_v1_bench")
-                .send()
-                .await
-                .expect("raw")
-                .bytes()
-                .await
-                .expect("body");
-            let _: digitalocean::types::DropletResponse =
-                serde_json::from_slice(&body).expect("a Droplet");
-        };
-        let client_call = || async {
-            client
-                .droplets_get()
-                .droplet_id(droplet)
-                .send()
-                .await
-                .expect("client");
-        };
-        // Warm both connections.
-        raw_call().await;
-        client_call().await;
+    runtime.block_on(async { calls(OneDroplet::new(&url).await).await });
+    let _ = stop.send(());
+    let _ = server.join();
+}
 
+/// `--calls client|reqwest N`: only N calls one way, for counting instructions with
+/// callgrind (the difference between two counts of calls is the cost per call; see README).
+fn calls_only(way: &str, calls: u32) {
+    let client = match way {
+        "client" => true,
+        "reqwest" => false,
+        other => panic!("--calls takes client or reqwest, not {other:?}"),
+    };
+    against_fake_elsewhere(async |bench| {
+        for _ in 0..calls {
+            if client {
+                bench.client_call().await;
+            } else {
+                bench.raw_call().await;
+            }
+        }
+    });
+}
+
+/// Client-side CPU per call of `droplets_get`: the client against reqwest decoding into the
+/// same generated type, on this thread only.
+fn hook_overhead() {
+    against_fake_elsewhere(async |bench| {
+        const CALLS: u32 = 1000;
         // Rounds pair the two back to back and the figure is the median of the pairs'
         // ratios: this machine's speed drifts between rounds (the medians of five rounds
         // each gave ratios from 1.10x to 1.44x in four runs of one build), a pair sees one
@@ -260,14 +307,20 @@ fn hook_overhead() {
         for _ in 0..ROUNDS {
             let (cpu, wall) = (thread_cpu(), Instant::now());
             for _ in 0..CALLS {
-                raw_call().await;
+                bench.raw_call().await;
             }
-            let raw = (thread_cpu().zip(cpu).map(|(b, a)| (b - a) / CALLS), wall.elapsed() / CALLS);
+            let raw = (
+                thread_cpu().zip(cpu).map(|(b, a)| (b - a) / CALLS),
+                wall.elapsed() / CALLS,
+            );
             let (cpu, wall) = (thread_cpu(), Instant::now());
             for _ in 0..CALLS {
-                client_call().await;
+                bench.client_call().await;
             }
-            let typed = (thread_cpu().zip(cpu).map(|(b, a)| (b - a) / CALLS), wall.elapsed() / CALLS);
+            let typed = (
+                thread_cpu().zip(cpu).map(|(b, a)| (b - a) / CALLS),
+                wall.elapsed() / CALLS,
+            );
             rounds.push((raw, typed));
         }
         println!(
@@ -281,12 +334,16 @@ fn hook_overhead() {
             .iter()
             .map(|((_, raw), (_, typed))| (*raw, *typed))
             .collect();
-        for (what, pairs) in [("client CPU per call", cpu), ("wall time per call ", Some(wall))] {
+        for (what, pairs) in [
+            ("client CPU per call", cpu),
+            ("wall time per call ", Some(wall)),
+        ] {
             let Some(mut pairs) = pairs else {
                 println!("  {what}: not measured (needs /proc/thread-self/schedstat)");
                 continue;
             };
-            let ratio = |(raw, typed): &(Duration, Duration)| typed.as_secs_f64() / raw.as_secs_f64();
+            let ratio =
+                |(raw, typed): &(Duration, Duration)| typed.as_secs_f64() / raw.as_secs_f64();
             pairs.sort_by(|a, b| ratio(a).total_cmp(&ratio(b)));
             let middle = pairs[ROUNDS / 2];
             println!(
@@ -299,13 +356,21 @@ fn hook_overhead() {
             );
         }
     });
-    let _ = stop.send(());
-    let _ = server.join();
 }
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--calls") {
+        let way = args.get(at + 1).expect("--calls client|reqwest N");
+        let calls = args
+            .get(at + 2)
+            .and_then(|n| n.parse().ok())
+            .expect("--calls client|reqwest N");
+        drop(runtime);
+        calls_only(way, calls);
+        return;
+    }
     if let Some(at) = args.iter().position(|a| a == "--memory-probe") {
         let url = args.get(at + 1).expect("--memory-probe URL");
         runtime.block_on(memory_probe(url));
