@@ -2,6 +2,9 @@
 //! memory costs, and what the hand-written layer costs, each measured against a baseline in
 //! the same run, against the fake API on 127.0.0.1 (nothing leaves the machine). Prints
 //! ratios; asserts only that every Droplet was listed.
+//!
+//! `-- --hook-cost` takes only the layer's cost per call; `-- --calls client|reqwest N`
+//! makes only N calls one way, for counting instructions with callgrind (README).
 
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::{Duration, Instant};
@@ -369,6 +372,12 @@ fn main() {
             .expect("--calls client|reqwest N");
         drop(runtime);
         calls_only(way, calls);
+        return;
+    }
+    if args.iter().any(|a| a == "--hook-cost") {
+        // Only the per-call cost of the layer (the quickest figure to re-take).
+        drop(runtime);
+        hook_overhead();
         return;
     }
     if let Some(at) = args.iter().position(|a| a == "--memory-probe") {

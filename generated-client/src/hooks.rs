@@ -99,14 +99,24 @@ fn absence_proves_not_applied(attempt: &Attempt) -> bool {
 }
 
 /// The request with its attempt timeout (its own, else the client's `per_attempt`) cut so
-/// that the attempt ends by the deadline.
+/// that the attempt ends by the deadline. `per_attempt` is the HTTP client's own timeout,
+/// so a request without one of its own that has that long left is sent as it is: reqwest
+/// keeps a request's timeout in its extensions, and setting it allocated three times per
+/// call for a value the HTTP client applies anyway.
 pub(crate) fn bounded_by(
     mut request: reqwest::Request,
     per_attempt: Option<Duration>,
     deadline: Option<Instant>,
 ) -> reqwest::Request {
-    let own = request.timeout().copied().or(per_attempt);
     let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    let own = request.timeout().copied();
+    if own.is_none()
+        && let Some(per_attempt) = per_attempt
+        && left.is_none_or(|left| left >= per_attempt)
+    {
+        return request;
+    }
+    let own = own.or(per_attempt);
     let timeout = match (own, left) {
         (Some(own), Some(left)) => Some(own.min(left)),
         (own, left) => own.or(left),
@@ -330,6 +340,8 @@ fn exhausted_message(limit: Option<&RateLimit>, reason: &str) -> String {
 /// [`ATTEMPTS_HEADER`] and [`RECONCILED_HEADER`] as header names, checked at compile time
 /// rather than parsed on every call.
 const ATTEMPTS: http::HeaderName = http::HeaderName::from_static(ATTEMPTS_HEADER);
+/// What both header names start with (checked by a test).
+const CLIENT_HEADER_PREFIX: &str = "x-digitalocean-client-";
 const RECONCILED: http::HeaderName = http::HeaderName::from_static(RECONCILED_HEADER);
 const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 const API_VERSION: http::HeaderName = http::HeaderName::from_static("api-version");
@@ -400,7 +412,7 @@ impl Client {
         let mut previous: Option<Attempt> = None;
         loop {
             // A request whose body cannot be cloned (a stream) gets exactly one attempt.
-            let next = current.try_clone();
+            let next = transport::copy_of(&current);
             let last_possible = next.is_none() || progress.attempts + 1 >= policy.max_attempts();
 
             // Pacing and the spent budget, bounded by max_wait and the time budget: past
@@ -627,26 +639,45 @@ fn finish(attempt: Attempt, progress: &CallProgress) -> reqwest::Response {
 /// Records the call on the span and on the response `exec` returns.
 fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> reqwest::Response {
     let span = tracing::Span::current();
-    span.record("attempt", progress.attempts);
-    span.record(
-        "elapsed_ms",
-        u64::try_from(progress.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    );
+    // Nothing to record when no subscriber wants the span: the clock and the header lookup
+    // are skipped too.
+    let recording = !span.is_disabled();
+    if recording {
+        span.record("attempt", progress.attempts);
+        span.record(
+            "elapsed_ms",
+            u64::try_from(progress.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        );
+    }
     match attempt {
         Ok(mut exchange) => {
-            span.record("status", exchange.status.as_u16());
-            if let Some(request_id) = exchange
-                .headers
-                .get(REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-            {
-                span.record("request_id", request_id);
+            if recording {
+                span.record("status", exchange.status.as_u16());
+                if let Some(request_id) = exchange
+                    .headers
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                {
+                    span.record("request_id", request_id);
+                }
             }
             // ResponseValue keeps only the headers, so a success tells its attempts and
-            // reconciliation there.
-            exchange
+            // reconciliation there. Headers of those names the server sent are dropped
+            // first, so that it cannot speak for the client; then one attempt needs no
+            // header (it is what an absent one means).
+            if exchange
                 .headers
-                .insert(ATTEMPTS, attempts_value(progress.attempts));
+                .keys()
+                .any(|name| name.as_str().starts_with(CLIENT_HEADER_PREFIX))
+            {
+                exchange.headers.remove(ATTEMPTS);
+                exchange.headers.remove(RECONCILED);
+            }
+            if progress.attempts != 1 {
+                exchange
+                    .headers
+                    .insert(ATTEMPTS, attempts_value(progress.attempts));
+            }
             if let Some(reconciliation) = &progress.reconciliation
                 && let Ok(value) =
                     HeaderValue::from_str(&crate::error::encode_reconciliation(reconciliation))
@@ -693,7 +724,9 @@ fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> r
                 .head
                 .clone()
                 .unwrap_or((StatusCode::BAD_GATEWAY, HeaderMap::new()));
-            if let Some(request_id) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+            if recording
+                && let Some(request_id) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok())
+            {
                 span.record("request_id", request_id);
             }
             let record = progress.record(
@@ -714,5 +747,59 @@ fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> r
                 record,
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded_by;
+    use std::time::{Duration, Instant};
+
+    fn request(own: Option<Duration>) -> reqwest::Request {
+        let url = reqwest::Url::parse("http://127.0.0.1:9/v2/droplets/1").unwrap();
+        let mut request = reqwest::Request::new(reqwest::Method::GET, url);
+        if let Some(own) = own {
+            *request.timeout_mut() = Some(own);
+        }
+        request
+    }
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn the_client_headers_share_the_prefix_checked_for() {
+        for name in [super::ATTEMPTS_HEADER, super::RECONCILED_HEADER] {
+            assert!(name.starts_with(super::CLIENT_HEADER_PREFIX), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_http_clients_timeout_is_left_to_it_while_the_deadline_is_further() {
+        let far = Instant::now().checked_add(10 * MINUTE);
+        assert_eq!(bounded_by(request(None), Some(MINUTE), far).timeout(), None);
+        assert_eq!(
+            bounded_by(request(None), Some(MINUTE), None).timeout(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_nearer_deadline_cuts_the_attempt() {
+        let near = Instant::now().checked_add(Duration::from_secs(5));
+        for (own, per_attempt) in [(None, Some(MINUTE)), (Some(MINUTE), None), (None, None)] {
+            let timeout = bounded_by(request(own), per_attempt, near)
+                .timeout()
+                .copied();
+            let timeout = timeout.expect("a timeout");
+            assert!(timeout <= Duration::from_secs(5), "{timeout:?}");
+        }
+    }
+
+    #[test]
+    fn a_requests_own_timeout_stays_when_shorter() {
+        let far = Instant::now().checked_add(10 * MINUTE);
+        let own = Duration::from_secs(3);
+        let bounded = bounded_by(request(Some(own)), Some(MINUTE), far);
+        assert_eq!(bounded.timeout(), Some(&own));
     }
 }

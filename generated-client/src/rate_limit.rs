@@ -7,7 +7,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::header::{HeaderMap, HeaderValue};
 
 /// The rate limit a response reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,39 +28,43 @@ const LATEST_RESET_SECS: u64 = 253_402_300_799;
 /// not believed for pacing and waits: the client plans with one hour at most.
 const LONGEST_WINDOW: Duration = Duration::from_secs(3600);
 
-/// Reads one `ratelimit-*` header as a count. Every value of a repeated header must be a
-/// count (a non-negative integer, or a decimal some proxies send, truncated); `combine`
-/// chooses among repeated values. Empty, negative or garbled values make the header absent.
-/// The three headers, as names checked at compile time rather than parsed on every answer.
-const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
-const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
-const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
-
-fn header_count(
-    headers: &HeaderMap,
-    name: &HeaderName,
-    combine: fn(u64, u64) -> u64,
-) -> Option<u64> {
-    let mut result: Option<u64> = None;
-    for value in headers.get_all(name) {
-        let digits = value.as_bytes().trim_ascii();
-        let count = if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
-            // Overflow saturates: a count that large is "more than enough".
-            digits.iter().fold(0u64, |n, d| {
-                n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-            })
-        } else {
-            let text = value.to_str().ok()?.trim();
-            let number = text
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite() && *n >= 0.0)?;
-            // Saturating cast: an f64 beyond u64::MAX becomes u64::MAX.
-            number as u64
-        };
-        result = Some(result.map_or(count, |seen| combine(seen, count)));
+/// One value of a `ratelimit-*` header as a count: a non-negative integer, or a decimal
+/// some proxies send, truncated. `None`: empty, negative or garbled.
+fn count(value: &HeaderValue) -> Option<u64> {
+    let digits = value.as_bytes().trim_ascii();
+    // One pass over the digits (this runs for three headers of every answer).
+    let mut n = 0u64;
+    let mut integer = !digits.is_empty();
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            integer = false;
+            break;
+        }
+        // Overflow saturates: a count that large is "more than enough".
+        n = n.saturating_mul(10).saturating_add(u64::from(d - b'0'));
     }
-    result
+    if integer {
+        return Some(n);
+    }
+    let number = value
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)?;
+    // Saturating cast: an f64 beyond u64::MAX becomes u64::MAX.
+    Some(number as u64)
+}
+
+/// What the values of one header so far amount to: `None` before any, `Some(None)` once
+/// one was not a count (the header then counts as absent), else the count `combine` chose.
+fn fold_count(seen: &mut Option<Option<u64>>, value: &HeaderValue, combine: fn(u64, u64) -> u64) {
+    *seen = Some(match *seen {
+        None => count(value),
+        Some(None) => None,
+        Some(Some(before)) => count(value).map(|now| combine(before, now)),
+    });
 }
 
 impl RateLimit {
@@ -69,9 +73,19 @@ impl RateLimit {
     /// value (the smallest limit and remaining count, the latest reset), and a reset beyond
     /// the year 9999 is taken as then.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        let limit = header_count(headers, &LIMIT, u64::min)?;
-        let remaining = header_count(headers, &REMAINING, u64::min)?;
-        let reset_secs = header_count(headers, &RESET, u64::max)?.min(LATEST_RESET_SECS);
+        // One pass over the answer's headers, every value of a repeated one included: three
+        // lookups by name hashed each name, and this runs on every answer.
+        let (mut limit, mut remaining, mut reset) = (None, None, None);
+        for (name, value) in headers {
+            match name.as_str() {
+                "ratelimit-limit" => fold_count(&mut limit, value, u64::min),
+                "ratelimit-remaining" => fold_count(&mut remaining, value, u64::min),
+                "ratelimit-reset" => fold_count(&mut reset, value, u64::max),
+                _ => {}
+            }
+        }
+        let (limit, remaining) = (limit.flatten()?, remaining.flatten()?);
+        let reset_secs = reset.flatten()?.min(LATEST_RESET_SECS);
         let reset = UNIX_EPOCH
             .checked_add(Duration::from_secs(reset_secs))
             .unwrap_or(UNIX_EPOCH + Duration::from_secs(u32::MAX.into()));
@@ -467,6 +481,20 @@ mod tests {
         let limit = RateLimit::from_headers(&h).unwrap();
         assert_eq!(limit.remaining, 3);
         assert!(limit.resets_in() > Duration::from_secs(45));
+    }
+
+    #[test]
+    fn one_garbled_value_of_a_repeated_header_makes_it_absent() {
+        for (first, second) in [("4", "many"), ("many", "4")] {
+            let mut h = headers("5000", first, &in_seconds(30));
+            h.append("ratelimit-remaining", HeaderValue::from_static(second));
+            assert!(RateLimit::from_headers(&h).is_none(), "{first}, {second}");
+        }
+        let mut h = headers("5000", "40", &in_seconds(30));
+        h.append("ratelimit-limit", HeaderValue::from_static("1e999"));
+        assert!(RateLimit::from_headers(&h).is_none());
+        h.remove("ratelimit-limit");
+        assert!(RateLimit::from_headers(&h).is_none(), "a header missing");
     }
 
     #[test]

@@ -115,6 +115,24 @@ impl BaseOrigin {
     }
 }
 
+/// A copy of `request` to send again (`None`: its body is a stream). A request
+/// without a body is copied by hand: `reqwest::Request::try_clone` always builds an
+/// extension map for the timeout, then replaces it with a copy of the original's, three
+/// allocations per call for a request that has no timeout of its own. (The timeout is the
+/// only extension reqwest lets a request carry; a body only `try_clone` can share.)
+pub(crate) fn copy_of(request: &reqwest::Request) -> Option<reqwest::Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    Some(copy)
+}
+
 /// Sends one attempt of `request` and reads the whole answer. A GET or HEAD that is
 /// redirected is sent again from `spare` (an untouched copy of the request the caller keeps
 /// anyway, cloned only when a redirect comes), else from a copy made before sending.
@@ -138,7 +156,7 @@ pub(crate) async fn send(
             }
         }
         let copy = (follows && spare.is_none())
-            .then(|| request.try_clone())
+            .then(|| copy_of(&request))
             .flatten();
         let response = client
             .client
@@ -150,20 +168,21 @@ pub(crate) async fn send(
                 error,
             })?;
         let status = response.status();
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| response.url().join(v).ok());
         if status.is_redirection()
             && follows
             && hops < MAX_REDIRECTS
-            && let Some(location) = location
-            && let Some(mut next) = copy.or_else(|| spare.and_then(reqwest::Request::try_clone))
+            && let Some(location) = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| response.url().join(v).ok())
+            && let Some(mut next) = copy.or_else(|| spare.and_then(copy_of))
         {
             hops += 1;
             *next.url_mut() = location;
-            *next.timeout_mut() = timeout;
+            if next.timeout() != timeout.as_ref() {
+                *next.timeout_mut() = timeout;
+            }
             request = next;
             continue;
         }
@@ -226,4 +245,56 @@ async fn body(mut response: reqwest::Response) -> reqwest::Result<Bytes> {
         buffer.extend_from_slice(&chunk);
     }
     Ok(buffer.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_of;
+    use reqwest::header::{ACCEPT, HeaderValue};
+    use std::time::Duration;
+
+    fn request(body: Option<&'static str>, timeout: Option<Duration>) -> reqwest::Request {
+        let url = reqwest::Url::parse("http://127.0.0.1:9/v2/droplets?page=2").unwrap();
+        let mut request = reqwest::Request::new(reqwest::Method::POST, url);
+        request
+            .headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static("application/json"));
+        *request.version_mut() = reqwest::Version::HTTP_11;
+        *request.body_mut() = body.map(reqwest::Body::from);
+        if let Some(timeout) = timeout {
+            *request.timeout_mut() = Some(timeout);
+        }
+        request
+    }
+
+    fn same(a: &reqwest::Request, b: &reqwest::Request) {
+        assert_eq!(a.method(), b.method());
+        assert_eq!(a.url(), b.url());
+        assert_eq!(a.headers(), b.headers());
+        assert_eq!(a.version(), b.version());
+        assert_eq!(a.timeout(), b.timeout());
+        assert_eq!(
+            a.body().and_then(reqwest::Body::as_bytes),
+            b.body().and_then(reqwest::Body::as_bytes)
+        );
+    }
+
+    #[test]
+    fn a_copy_keeps_method_url_headers_version_timeout_and_body() {
+        for body in [None, Some(r#"{"name":"web-1"}"#)] {
+            for timeout in [None, Some(Duration::from_secs(7))] {
+                let original = request(body, timeout);
+                let copy = copy_of(&original).expect("a copy");
+                same(&original, &copy);
+            }
+        }
+    }
+
+    #[test]
+    fn a_streamed_body_has_no_copy() {
+        let mut original = request(None, None);
+        let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("x")]);
+        *original.body_mut() = Some(reqwest::Body::wrap_stream(chunks));
+        assert!(copy_of(&original).is_none());
+    }
 }

@@ -122,10 +122,17 @@ impl Rule {
     /// Checks a parameter as it travels (text): numbers are compared as numbers.
     fn violated_by_text(&self, text: &str) -> bool {
         if self.minimum.is_some() || self.maximum.is_some() {
-            return text
-                .parse::<f64>()
-                .map(|n| self.violation(&serde_json::json!(n)))
-                .unwrap_or(false);
+            // An integer (every numeric parameter of this API) is read as one: parsing it
+            // as a float was most of this check's cost per call.
+            let number = match text.parse::<i64>() {
+                Ok(n) => n as f64,
+                Err(_) => match text.parse::<f64>() {
+                    Ok(n) => n,
+                    Err(_) => return false,
+                },
+            };
+            return self.minimum.is_some_and(|min| number < min)
+                || self.maximum.is_some_and(|max| number > max);
         }
         if !self.allowed.is_empty() {
             return !self.allowed.contains(&text);
@@ -282,6 +289,16 @@ mod tests {
     fn numbers_in_text_are_compared_as_numbers() {
         assert!(PER_PAGE.violated_by_text("500"));
         assert!(!PER_PAGE.violated_by_text("200"));
+        assert!(PER_PAGE.violated_by_text("0"));
+        assert!(PER_PAGE.violated_by_text("-3"));
+        assert!(PER_PAGE.violated_by_text("200.5"));
+        assert!(!PER_PAGE.violated_by_text("1.0"));
+        assert!(
+            PER_PAGE.violated_by_text("99999999999999999999"),
+            "beyond i64"
+        );
+        // Not a number: left to the server, which answers with its own message.
+        assert!(!PER_PAGE.violated_by_text("many"));
     }
 
     #[test]

@@ -455,6 +455,28 @@ async fn a_write_answered_with_a_redirect_is_not_followed_and_names_the_location
 }
 
 #[tokio::test]
+async fn a_server_cannot_claim_attempts_or_a_reconciliation_the_client_did_not_make() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/tags"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"tags": [], "links": {}, "meta": {"total": 0}}))
+                .insert_header("x-digitalocean-client-attempts", "7")
+                .insert_header(
+                    "x-digitalocean-client-reconciled",
+                    "found; GET /v2/tags/forged",
+                ),
+        )
+        .mount(&server)
+        .await;
+    let client = support::client(&server.uri());
+    let tags = client.tags_list().send().await.expect("a success");
+    assert_eq!(tags.attempts(), 1, "the call was sent once");
+    assert_eq!(tags.reconciliation(), None, "no lookup was made");
+}
+
+#[tokio::test]
 async fn hostile_header_values_never_panic_and_never_wait_past_the_bounds() {
     let hostile = [
         "18446744073709551615",
