@@ -362,9 +362,9 @@ struct CallProgress {
     /// The least certain outcome of the attempts since the last proof of absence.
     outcome: Outcome,
     write: bool,
-    /// When the first attempt was sent.
-    first_sent: Option<Instant>,
     reconciliation: Option<Reconciliation>,
+    /// When the call started, which is when its first attempt was sent: the wait under
+    /// the rate limit before it happens in the `pre` hook, before the call's clock starts.
     started: Instant,
 }
 
@@ -404,7 +404,6 @@ impl Client {
             attempts: 0,
             outcome: Outcome::NotSent,
             write: !matches!(method, Method::GET | Method::HEAD),
-            first_sent: None,
             reconciliation: None,
             started,
         };
@@ -447,7 +446,6 @@ impl Client {
             let sending = bounded_by(current, state.shared.request_timeout, deadline);
 
             progress.attempts += 1;
-            progress.first_sent.get_or_insert_with(Instant::now);
             let observed = state
                 .shared
                 .observer
@@ -505,8 +503,7 @@ impl Client {
                 && unsettled
             {
                 let lookup = create.describe_lookup();
-                let sent = progress.first_sent.unwrap_or(started);
-                let verdict = self.look_up(create, sent, deadline).await;
+                let verdict = self.look_up(create, started, deadline).await;
                 let resolution = match verdict {
                     Verdict::Found(body, headers) => {
                         progress.reconciliation = Some(Reconciliation {

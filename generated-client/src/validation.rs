@@ -244,17 +244,34 @@ fn select<'v>(value: &'v Value, pointer: &str) -> Vec<(String, &'v Value)> {
 }
 
 fn percent_decode(segment: &str) -> Cow<'_, str> {
+    // Most segments (ids) have nothing to decode: borrowed without running the decoder.
+    if !segment.contains('%') {
+        return Cow::Borrowed(segment);
+    }
     percent_encoding::percent_decode_str(segment).decode_utf8_lossy()
 }
 
 /// The segment of `path` that stands where `template` has `{name}`. The template is
-/// matched against the tail of the path: the base URL may add a prefix.
+/// matched against the tail of the path: the base URL may add a prefix. (Split as bytes:
+/// `str::rsplit` searched for each `/` with a call to `memrchr`, and this runs before every
+/// request.)
 fn path_segment<'p>(template: &str, path: &'p str, name: &str) -> Option<&'p str> {
-    let template = template.trim_start_matches('/');
-    let placeholder =
-        |segment: &str| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) == Some(name);
-    let from_end = template.rsplit('/').position(placeholder)?;
-    path.trim_start_matches('/').rsplit('/').nth(from_end)
+    let placeholder = |segment: &[u8]| {
+        segment.len() == name.len() + 2
+            && segment.first() == Some(&b'{')
+            && segment.last() == Some(&b'}')
+            && &segment[1..segment.len() - 1] == name.as_bytes()
+    };
+    let from_end = template
+        .trim_start_matches('/')
+        .as_bytes()
+        .rsplit(|&b| b == b'/')
+        .position(placeholder)?;
+    let path = path.trim_start_matches('/');
+    let segment = path.as_bytes().rsplit(|&b| b == b'/').nth(from_end)?;
+    // The segment is a sub-slice of `path` bounded by ASCII `/`, so on char boundaries.
+    let start = segment.as_ptr() as usize - path.as_ptr() as usize;
+    path.get(start..start + segment.len())
 }
 
 #[cfg(test)]
@@ -321,11 +338,24 @@ mod tests {
         let prefixed = "/proxy/do/v2/droplets/42/actions/7";
         assert_eq!(path_segment(template, prefixed, "droplet_id"), Some("42"));
         assert_eq!(path_segment(template, path, "tag_id"), None);
+        assert_eq!(
+            path_segment(template, path, "droplet"),
+            None,
+            "a prefix of a name"
+        );
+        let tag = "/v2/tags/{tag_id}";
+        assert_eq!(
+            path_segment(tag, "/v2/tags/caf%C3%A9", "tag_id"),
+            Some("caf%C3%A9")
+        );
+        assert_eq!(path_segment(tag, "/v2/tags/", "tag_id"), Some(""));
     }
 
     #[test]
     fn path_segments_are_percent_decoded() {
         assert_eq!(percent_decode("env%3Aprod"), "env:prod");
         assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("caf%C3%A9"), "café");
+        assert!(matches!(percent_decode("42"), Cow::Borrowed("42")));
     }
 }
