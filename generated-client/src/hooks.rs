@@ -340,9 +340,9 @@ fn exhausted_message(limit: Option<&RateLimit>, reason: &str) -> String {
 /// [`ATTEMPTS_HEADER`] and [`RECONCILED_HEADER`] as header names, checked at compile time
 /// rather than parsed on every call.
 const ATTEMPTS: http::HeaderName = http::HeaderName::from_static(ATTEMPTS_HEADER);
+const RECONCILED: http::HeaderName = http::HeaderName::from_static(RECONCILED_HEADER);
 /// What both header names start with (checked by a test).
 const CLIENT_HEADER_PREFIX: &str = "x-digitalocean-client-";
-const RECONCILED: http::HeaderName = http::HeaderName::from_static(RECONCILED_HEADER);
 const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 const API_VERSION: http::HeaderName = http::HeaderName::from_static("api-version");
 

@@ -97,10 +97,7 @@ impl Rule {
     /// typify's constrained string types already refuse values that do not match.
     fn violation(&self, value: &Value) -> bool {
         match value {
-            Value::Number(n) => {
-                let n = n.as_f64().unwrap_or(f64::NAN);
-                self.minimum.is_some_and(|min| n < min) || self.maximum.is_some_and(|max| n > max)
-            }
+            Value::Number(n) => self.out_of_range(n.as_f64().unwrap_or(f64::NAN)),
             Value::String(s) => {
                 let length = s.chars().count() as u64;
                 self.min_length.is_some_and(|min| length < min)
@@ -119,6 +116,11 @@ impl Rule {
         }
     }
 
+    /// Whether a number is below the minimum or above the maximum.
+    fn out_of_range(&self, n: f64) -> bool {
+        self.minimum.is_some_and(|min| n < min) || self.maximum.is_some_and(|max| n > max)
+    }
+
     /// Checks a parameter as it travels (text): numbers are compared as numbers.
     fn violated_by_text(&self, text: &str) -> bool {
         if self.minimum.is_some() || self.maximum.is_some() {
@@ -131,8 +133,7 @@ impl Rule {
                     Err(_) => return false,
                 },
             };
-            return self.minimum.is_some_and(|min| number < min)
-                || self.maximum.is_some_and(|max| number > max);
+            return self.out_of_range(number);
         }
         if !self.allowed.is_empty() {
             return !self.allowed.contains(&text);
@@ -252,26 +253,18 @@ fn percent_decode(segment: &str) -> Cow<'_, str> {
 }
 
 /// The segment of `path` that stands where `template` has `{name}`. The template is
-/// matched against the tail of the path: the base URL may add a prefix. (Split as bytes:
-/// `str::rsplit` searched for each `/` with a call to `memrchr`, and this runs before every
-/// request.)
+/// matched against the tail of the path: the base URL may add a prefix. (Split on a char
+/// predicate: splitting on the char `'/'` called `memrchr` for each segment, and this runs
+/// before every request.)
 fn path_segment<'p>(template: &str, path: &'p str, name: &str) -> Option<&'p str> {
-    let placeholder = |segment: &[u8]| {
-        segment.len() == name.len() + 2
-            && segment.first() == Some(&b'{')
-            && segment.last() == Some(&b'}')
-            && &segment[1..segment.len() - 1] == name.as_bytes()
-    };
+    let slash = |c: char| c == '/';
+    let placeholder =
+        |segment: &str| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) == Some(name);
     let from_end = template
         .trim_start_matches('/')
-        .as_bytes()
-        .rsplit(|&b| b == b'/')
+        .rsplit(slash)
         .position(placeholder)?;
-    let path = path.trim_start_matches('/');
-    let segment = path.as_bytes().rsplit(|&b| b == b'/').nth(from_end)?;
-    // The segment is a sub-slice of `path` bounded by ASCII `/`, so on char boundaries.
-    let start = segment.as_ptr() as usize - path.as_ptr() as usize;
-    path.get(start..start + segment.len())
+    path.trim_start_matches('/').rsplit(slash).nth(from_end)
 }
 
 #[cfg(test)]
