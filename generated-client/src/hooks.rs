@@ -132,10 +132,11 @@ fn rebuild(
     version: reqwest::Version,
     url: Option<reqwest::Url>,
     headers: HeaderMap,
+    extensions: http::Extensions,
     body: Bytes,
     record: CallRecord,
 ) -> reqwest::Response {
-    let mut response = http_response(status, version, url, headers, body.clone());
+    let mut response = http_response(status, version, url, headers, extensions, body.clone());
     response.extensions_mut().insert(BufferedBody(body));
     response.extensions_mut().insert(record);
     reqwest::Response::from(response)
@@ -148,9 +149,12 @@ fn plain(
     version: reqwest::Version,
     url: Option<reqwest::Url>,
     headers: HeaderMap,
+    extensions: http::Extensions,
     body: Bytes,
 ) -> reqwest::Response {
-    reqwest::Response::from(http_response(status, version, url, headers, body))
+    reqwest::Response::from(http_response(
+        status, version, url, headers, extensions, body,
+    ))
 }
 
 fn http_response(
@@ -158,13 +162,19 @@ fn http_response(
     version: reqwest::Version,
     url: Option<reqwest::Url>,
     headers: HeaderMap,
+    extensions: http::Extensions,
     body: Bytes,
 ) -> http::Response<Bytes> {
-    // Only the URL goes through the builder (reqwest keeps it in a private extension);
-    // nothing fallible is set on it, and the rest is set through infallible accessors.
+    // Only the URL goes through the builder (reqwest keeps it in a private extension), into
+    // the answer's own extensions: a map of its own cost two more allocations per call.
+    // Nothing fallible is set on the builder; the rest is set through infallible accessors.
+    let mut builder = http::Response::builder();
+    if let Some(own) = builder.extensions_mut() {
+        *own = extensions;
+    }
     let builder = match url {
-        Some(url) => http::Response::builder().url(url),
-        None => http::Response::builder(),
+        Some(url) => builder.url(url),
+        None => builder,
     };
     // Built on `()` so that the body is moved in once (a clone of a fresh buffer allocates).
     let mut response = builder
@@ -217,6 +227,7 @@ impl ClientHooks<ClientState> for Client {
                     reqwest::Version::HTTP_11,
                     Some(request.url().clone()),
                     HeaderMap::new(),
+                    http::Extensions::new(),
                     Bytes::new(),
                     record,
                 )));
@@ -315,6 +326,7 @@ fn copy_response(response: &reqwest::Response, body: Bytes) -> reqwest::Response
         response.version(),
         Some(response.url().clone()),
         response.headers().clone(),
+        http::Extensions::new(),
         body,
         record,
     )
@@ -520,6 +532,7 @@ impl Client {
                                 Err(error) => error.error.url().cloned(),
                             },
                             headers: rate_limit_headers(&headers),
+                            extensions: http::Extensions::new(),
                             body,
                         };
                         return Ok(finish_with(Ok(found), &progress, Outcome::Applied));
@@ -701,6 +714,7 @@ fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> r
                     exchange.version,
                     exchange.url,
                     exchange.headers,
+                    exchange.extensions,
                     exchange.body,
                 );
             }
@@ -710,6 +724,7 @@ fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> r
                 exchange.version,
                 exchange.url,
                 exchange.headers,
+                exchange.extensions,
                 exchange.body,
                 record,
             )
@@ -740,6 +755,7 @@ fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> r
                 reqwest::Version::HTTP_11,
                 url,
                 headers,
+                http::Extensions::new(),
                 Bytes::new(),
                 record,
             )

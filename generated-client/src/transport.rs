@@ -23,6 +23,9 @@ pub(crate) struct Exchange {
     pub version: reqwest::Version,
     pub url: Option<reqwest::Url>,
     pub headers: HeaderMap,
+    /// What reqwest and hyper attached to the answer (the connection's addresses), moved
+    /// to the response the layer rebuilds: it then needs no map of its own for the URL.
+    pub extensions: http::Extensions,
     pub body: Bytes,
 }
 
@@ -200,6 +203,7 @@ async fn read(mut response: reqwest::Response) -> Result<Exchange, TransportErro
     let url = Some(response.url().clone());
     // Taken, not cloned: reading the body needs no headers.
     let headers = std::mem::take(response.headers_mut());
+    let extensions = std::mem::take(response.extensions_mut());
     crate::read_turns::wait_for_turn().await;
     match body(response).await {
         Ok(body) => Ok(Exchange {
@@ -207,6 +211,7 @@ async fn read(mut response: reqwest::Response) -> Result<Exchange, TransportErro
             version,
             url,
             headers,
+            extensions,
             body,
         }),
         Err(error) => Err(TransportError {
