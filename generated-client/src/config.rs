@@ -279,12 +279,12 @@ impl ClientBuilder {
             None => USER_AGENT.to_string(),
         };
         // Redirects are followed by the client's own transport, for GET and HEAD only and
-        // with the token only for the base URL's origin (see `transport`).
+        // with the token only for the base URL's origin, and the request timeout is its
+        // own timer over the whole attempt (see `transport`).
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(user_agent)
             .connect_timeout(self.connect_timeout)
-            .timeout(self.request_timeout)
             .build()
             .map_err(|e| Error::configuration(format!("cannot build the HTTP client: {e}")))?;
         let mut state = ClientState::new(

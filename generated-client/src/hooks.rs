@@ -55,7 +55,7 @@ pub(crate) enum CallFailure {
         /// The status and headers, when they arrived before the body was cut.
         head: Option<(StatusCode, HeaderMap)>,
         message: String,
-        source: Arc<reqwest::Error>,
+        source: Arc<dyn std::error::Error + Send + Sync>,
     },
     /// A write was answered with a redirect, which the client never follows.
     RedirectedWrite { location: Option<String> },
@@ -98,31 +98,18 @@ fn absence_proves_not_applied(attempt: &Attempt) -> bool {
     }
 }
 
-/// The request with its attempt timeout (its own, else the client's `per_attempt`) cut so
-/// that the attempt ends by the deadline. `per_attempt` is the HTTP client's own timeout,
-/// so a request without one of its own that has that long left is sent as it is: reqwest
-/// keeps a request's timeout in its extensions, and setting it allocated three times per
-/// call for a value the HTTP client applies anyway.
-pub(crate) fn bounded_by(
-    mut request: reqwest::Request,
+/// How long an attempt may take: the client's `per_attempt` time, cut so that the attempt
+/// ends by the call's deadline. (A request's own reqwest timeout, which the generated
+/// client never sets, is still applied by reqwest.)
+pub(crate) fn attempt_limit(
     per_attempt: Option<Duration>,
     deadline: Option<Instant>,
-) -> reqwest::Request {
+) -> Option<Duration> {
     let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-    let own = request.timeout().copied();
-    if own.is_none()
-        && let Some(per_attempt) = per_attempt
-        && left.is_none_or(|left| left >= per_attempt)
-    {
-        return request;
+    match (per_attempt, left) {
+        (Some(per_attempt), Some(left)) => Some(per_attempt.min(left)),
+        (per_attempt, left) => per_attempt.or(left),
     }
-    let own = own.or(per_attempt);
-    let timeout = match (own, left) {
-        (Some(own), Some(left)) => Some(own.min(left)),
-        (own, left) => own.or(left),
-    };
-    *request.timeout_mut() = timeout;
-    request
 }
 
 /// A response with the given parts, the body buffered (also as an extension, so the post
@@ -455,7 +442,8 @@ impl Client {
                 }
             }
             // The attempt is cut at the deadline, so the call never outlives it.
-            let sending = bounded_by(current, state.shared.request_timeout, deadline);
+            let limit = attempt_limit(state.shared.request_timeout, deadline);
+            let sending = current;
 
             progress.attempts += 1;
             let observed = state
@@ -463,7 +451,7 @@ impl Client {
                 .observer
                 .as_ref()
                 .map(|observer| (observer, SentRequest::of(&sending)));
-            let attempt = transport::send(self, sending, next.as_ref()).await;
+            let attempt = transport::send(self, sending, next.as_ref(), limit).await;
             if let Some((observer, sent)) = &observed {
                 let answer = attempt
                     .as_ref()
@@ -515,7 +503,9 @@ impl Client {
                 && unsettled
             {
                 let lookup = create.describe_lookup();
-                let verdict = self.look_up(create, started, deadline).await;
+                // Boxed: the lookup's future is large and rarely run, and inlined it would
+                // grow every call's future by its size.
+                let verdict = Box::pin(self.look_up(create, started, deadline)).await;
                 let resolution = match verdict {
                     Verdict::Found(body, headers) => {
                         progress.reconciliation = Some(Reconciliation {
@@ -529,7 +519,7 @@ impl Client {
                             version: reqwest::Version::HTTP_11,
                             url: match &attempt {
                                 Ok(exchange) => exchange.url.clone(),
-                                Err(error) => error.error.url().cloned(),
+                                Err(error) => error.url.clone(),
                             },
                             headers: rate_limit_headers(&headers),
                             extensions: http::Extensions::new(),
@@ -731,7 +721,7 @@ fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> r
         }
         Err(error) => {
             let message = error.to_string();
-            let url = error.error.url().cloned();
+            let url = error.url;
             let (status, headers) = error
                 .head
                 .clone()
@@ -747,7 +737,7 @@ fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> r
                     kind: error.kind,
                     head: error.head,
                     message,
-                    source: Arc::new(error.error),
+                    source: Arc::from(error.error),
                 }),
             );
             rebuild(
@@ -765,17 +755,8 @@ fn finish_with(attempt: Attempt, progress: &CallProgress, outcome: Outcome) -> r
 
 #[cfg(test)]
 mod tests {
-    use super::bounded_by;
+    use super::attempt_limit;
     use std::time::{Duration, Instant};
-
-    fn request(own: Option<Duration>) -> reqwest::Request {
-        let url = reqwest::Url::parse("http://127.0.0.1:9/v2/droplets/1").unwrap();
-        let mut request = reqwest::Request::new(reqwest::Method::GET, url);
-        if let Some(own) = own {
-            *request.timeout_mut() = Some(own);
-        }
-        request
-    }
 
     const MINUTE: Duration = Duration::from_secs(60);
 
@@ -787,32 +768,29 @@ mod tests {
     }
 
     #[test]
-    fn the_http_clients_timeout_is_left_to_it_while_the_deadline_is_further() {
+    fn an_attempt_has_the_per_attempt_time_while_the_deadline_is_further() {
         let far = Instant::now().checked_add(10 * MINUTE);
-        assert_eq!(bounded_by(request(None), Some(MINUTE), far).timeout(), None);
-        assert_eq!(
-            bounded_by(request(None), Some(MINUTE), None).timeout(),
-            None
-        );
+        assert_eq!(attempt_limit(Some(MINUTE), far), Some(MINUTE));
+        assert_eq!(attempt_limit(Some(MINUTE), None), Some(MINUTE));
     }
 
     #[test]
     fn a_nearer_deadline_cuts_the_attempt() {
         let near = Instant::now().checked_add(Duration::from_secs(5));
-        for (own, per_attempt) in [(None, Some(MINUTE)), (Some(MINUTE), None), (None, None)] {
-            let timeout = bounded_by(request(own), per_attempt, near)
-                .timeout()
-                .copied();
-            let timeout = timeout.expect("a timeout");
-            assert!(timeout <= Duration::from_secs(5), "{timeout:?}");
+        for per_attempt in [Some(MINUTE), None] {
+            let limit = attempt_limit(per_attempt, near).expect("a limit");
+            assert!(limit <= Duration::from_secs(5), "{limit:?}");
         }
     }
 
     #[test]
-    fn a_requests_own_timeout_stays_when_shorter() {
-        let far = Instant::now().checked_add(10 * MINUTE);
-        let own = Duration::from_secs(3);
-        let bounded = bounded_by(request(Some(own)), Some(MINUTE), far);
-        assert_eq!(bounded.timeout(), Some(&own));
+    fn a_passed_deadline_leaves_no_time() {
+        let passed = Instant::now().checked_sub(Duration::from_secs(1));
+        assert_eq!(attempt_limit(Some(MINUTE), passed), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn without_a_per_attempt_time_or_deadline_nothing_bounds_the_attempt_here() {
+        assert_eq!(attempt_limit(None, None), None);
     }
 }

@@ -418,9 +418,8 @@ impl Client {
                 .header(reqwest::header::ACCEPT, "application/json")
                 .build()
                 .map_err(|e| format!("cannot build GET {path_and_query}: {e}"))?;
-            let request =
-                crate::hooks::bounded_by(request, self.inner.shared.request_timeout, deadline);
-            let response = match crate::transport::send(self, request, None).await {
+            let limit = crate::hooks::attempt_limit(self.inner.shared.request_timeout, deadline);
+            let response = match crate::transport::send(self, request, None, limit).await {
                 Ok(response) => response,
                 Err(failure) => {
                     last_problem = format!("GET {path_and_query}: {failure}");

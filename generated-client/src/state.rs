@@ -37,8 +37,8 @@ pub(crate) struct Shared {
     pub(crate) rate_limit_policy: RateLimitPolicy,
     pub(crate) pages: PageDefaults,
     pub(crate) rate_limit: RateLimitTracker,
-    /// The HTTP client's timeout of one attempt, so the call can shorten the last one to
-    /// fit its time budget (`None`: unknown, e.g. a client built by hand).
+    /// How long one attempt may take, enforced by the transport's own timer (`None`: a
+    /// client built by hand, whose HTTP client applies its own timeout if it has one).
     pub(crate) request_timeout: Option<std::time::Duration>,
     /// `Bearer <token>`, marked sensitive, sent only to the base URL's origin (a client
     /// built by hand may carry it in its HTTP client's default headers instead).
@@ -94,7 +94,7 @@ impl ClientState {
         self
     }
 
-    /// The same state, knowing the HTTP client's per-attempt timeout and the token.
+    /// The same state, with the per-attempt timeout and the token.
     pub(crate) fn with_transport(
         mut self,
         timeout: std::time::Duration,

@@ -1,10 +1,14 @@
 //! One attempt on the wire: the token goes only to the base URL's origin, GET and HEAD
-//! follow redirects by hand (a write is never re-sent to a Location), and the whole body is
+//! follow redirects by hand (a write is never re-sent to a Location), the whole body is
 //! read inside the attempt so that a connection cut mid-body is a transport failure with
-//! the status that had arrived.
+//! the status that had arrived, and one timer bounds the whole attempt.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderMap, LOCATION};
@@ -36,7 +40,45 @@ pub(crate) struct TransportError {
     pub kind: Option<TransportFailure>,
     /// The status and headers, when they had arrived before the body was cut.
     pub head: Option<(StatusCode, HeaderMap)>,
-    pub error: reqwest::Error,
+    /// Where the attempt went, when known.
+    pub url: Option<reqwest::Url>,
+    /// reqwest's error, or [`AttemptTimedOut`].
+    pub error: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl TransportError {
+    fn of(
+        error: reqwest::Error,
+        head: Option<(StatusCode, HeaderMap)>,
+        url: Option<reqwest::Url>,
+    ) -> Self {
+        Self {
+            kind: crate::retry::transport_failure(&error, head.is_some()),
+            head,
+            url: url.or_else(|| error.url().cloned()),
+            error: Box::new(error),
+        }
+    }
+
+    fn timed_out(
+        limit: Duration,
+        head: Option<(StatusCode, HeaderMap)>,
+        url: Option<reqwest::Url>,
+    ) -> Self {
+        Self {
+            kind: Some(TransportFailure::Timeout),
+            head,
+            url,
+            error: Box::new(AttemptTimedOut { limit }),
+        }
+    }
+}
+
+/// The attempt's time limit passed before its answer was complete.
+#[derive(Debug, thiserror::Error)]
+#[error("the attempt timed out after {} ms", limit.as_millis())]
+pub(crate) struct AttemptTimedOut {
+    limit: Duration,
 }
 
 impl fmt::Display for TransportError {
@@ -48,7 +90,7 @@ impl fmt::Display for TransportError {
             }
             f.write_str(": ")?;
         }
-        f.write_str(&chain(&self.error))
+        f.write_str(&chain(&*self.error))
     }
 }
 
@@ -136,18 +178,26 @@ pub(crate) fn copy_of(request: &reqwest::Request) -> Option<reqwest::Request> {
     Some(copy)
 }
 
-/// Sends one attempt of `request` and reads the whole answer. A GET or HEAD that is
-/// redirected is sent again from `spare` (an untouched copy of the request the caller keeps
-/// anyway, cloned only when a redirect comes), else from a copy made before sending.
+/// Sends one attempt of `request` and reads the whole answer, all of it (redirects
+/// followed, the body) within `limit`. A GET or HEAD that is redirected is sent again from
+/// `spare` (an untouched copy of the request the caller keeps anyway, cloned only when a
+/// redirect comes), else from a copy made before sending.
+///
+/// The limit is this layer's own timer rather than reqwest's `timeout`: reqwest boxes a
+/// timer for every request and polls it before every chunk of the body, about 2,300 CPU
+/// instructions per call; this one lives in the attempt's future and is polled only while
+/// the answer is not ready.
 pub(crate) async fn send(
     client: &Client,
     mut request: reqwest::Request,
     spare: Option<&reqwest::Request>,
+    limit: Option<Duration>,
 ) -> Result<Exchange, TransportError> {
+    let mut timer = std::pin::pin!(limit.map(tokio::time::sleep));
+    let timed_out = |head, url| TransportError::timed_out(limit.unwrap_or_default(), head, url);
     let base = client.inner.shared.base_origin.of(&client.baseurl);
     let authorization = client.inner.shared.authorization.as_ref();
     let follows = matches!(*request.method(), Method::GET | Method::HEAD);
-    let timeout = request.timeout().copied();
     let mut hops = 0;
     loop {
         match (authorization, &base) {
@@ -161,15 +211,14 @@ pub(crate) async fn send(
         let copy = (follows && spare.is_none())
             .then(|| copy_of(&request))
             .flatten();
-        let response = client
-            .client
-            .execute(request)
-            .await
-            .map_err(|error| TransportError {
-                kind: crate::retry::transport_failure(&error, false),
-                head: None,
-                error,
-            })?;
+        let response = match within(client.client.execute(request), timer.as_mut()).await {
+            Some(Ok(response)) => response,
+            Some(Err(error)) => return Err(TransportError::of(error, None, None)),
+            None => {
+                let url = copy.as_ref().or(spare).map(|r| r.url().clone());
+                return Err(timed_out(None, url));
+            }
+        };
         let status = response.status();
         if status.is_redirection()
             && follows
@@ -183,30 +232,54 @@ pub(crate) async fn send(
         {
             hops += 1;
             *next.url_mut() = location;
-            if next.timeout() != timeout.as_ref() {
-                *next.timeout_mut() = timeout;
-            }
             request = next;
             continue;
         }
-        return read(response).await;
+        return read(response, timer.as_mut(), timed_out).await;
     }
+}
+
+/// The output of `work`, or `None` when `timer` fires first. The work is polled first, so
+/// that an answer that is ready is taken even when the timer has fired too, and the timer
+/// is polled (and registered) only while the work waits.
+async fn within<F: Future>(
+    work: F,
+    mut timer: Pin<&mut Option<tokio::time::Sleep>>,
+) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        match timer.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// The most bytes a `content-length` may reserve up front; a longer body still reads, into
 /// a buffer that grows as the bytes arrive (a length a server claims is not trusted).
 const MOST_RESERVED: u64 = 8 << 20;
 
-async fn read(mut response: reqwest::Response) -> Result<Exchange, TransportError> {
+async fn read(
+    mut response: reqwest::Response,
+    timer: Pin<&mut Option<tokio::time::Sleep>>,
+    timed_out: impl FnOnce(Option<(StatusCode, HeaderMap)>, Option<reqwest::Url>) -> TransportError,
+) -> Result<Exchange, TransportError> {
     let status = response.status();
     let version = response.version();
     let url = Some(response.url().clone());
     // Taken, not cloned: reading the body needs no headers.
     let headers = std::mem::take(response.headers_mut());
     let extensions = std::mem::take(response.extensions_mut());
-    crate::read_turns::wait_for_turn().await;
-    match body(response).await {
-        Ok(body) => Ok(Exchange {
+    let reading = async {
+        crate::read_turns::wait_for_turn().await;
+        body(response).await
+    };
+    match within(reading, timer).await {
+        Some(Ok(body)) => Ok(Exchange {
             status,
             version,
             url,
@@ -214,11 +287,8 @@ async fn read(mut response: reqwest::Response) -> Result<Exchange, TransportErro
             extensions,
             body,
         }),
-        Err(error) => Err(TransportError {
-            kind: crate::retry::transport_failure(&error, true),
-            head: Some((status, headers)),
-            error,
-        }),
+        Some(Err(error)) => Err(TransportError::of(error, Some((status, headers)), url)),
+        None => Err(timed_out(Some((status, headers)), url)),
     }
 }
 

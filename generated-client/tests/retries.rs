@@ -397,3 +397,80 @@ async fn an_exchange_observer_sees_every_attempt_raw_and_never_the_token() {
         "{seen:#?}"
     );
 }
+
+/// A server that sends a complete head promising `content-length: 1000`, then a few bytes
+/// of body, then nothing, holding every connection open; it counts the connections.
+async fn server_whose_body_stalls() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            x-request-id: stalled-1\r\ncontent-length: 1000\r\n\r\n{\"tags\": [";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop(socket);
+            });
+        }
+    });
+    (format!("http://{address}"), connections)
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_after_the_head_times_out_within_the_request_timeout() {
+    let (url, connections) = server_whose_body_stalls().await;
+    let client = support::client_with(&url, |b| {
+        b.request_timeout(Duration::from_millis(200)).retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(10))
+                .with_max_backoff(Duration::from_millis(10)),
+        )
+    });
+    let started = Instant::now();
+    let error: digitalocean::Error = client.tags_list().send().await.unwrap_err().into();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(400),
+        "two attempts of 200 ms each, ended after {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "the stalled body was waited for past the attempt's limit: {elapsed:?}"
+    );
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert_eq!(
+        error.transport_failure(),
+        Some(digitalocean::TransportFailure::Timeout)
+    );
+    assert_eq!(
+        error.status(),
+        Some(reqwest::StatusCode::OK),
+        "the head had arrived"
+    );
+    assert_eq!(error.request_id(), Some("stalled-1"));
+    assert_eq!(error.attempts(), 2);
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "a connection whose body stalled is not reused"
+    );
+    let text = error.to_string();
+    assert!(text.contains("timed out after 200 ms"), "{text}");
+}
