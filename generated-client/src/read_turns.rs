@@ -130,9 +130,14 @@ pub(crate) const MOST_PATIENCE: Duration = Duration::from_secs(1);
 /// Waits until the current page of a stream may read its body, at most [`MOST_PATIENCE`];
 /// returns at once for a request that is not a page of a stream.
 pub(crate) async fn wait_for_turn() {
-    let Ok(turn) = TURN.try_with(Turn::clone) else {
-        return;
-    };
+    if let Ok(turn) = TURN.try_with(Turn::clone) {
+        // Boxed: this wait (a timer and a notification, about 200 bytes) happens only in
+        // streams, and unboxed it would sit in the future of every call.
+        Box::pin(wait_for_turn_in_stream(turn)).await;
+    }
+}
+
+async fn wait_for_turn_in_stream(turn: Turn) {
     if tokio::time::timeout(MOST_PATIENCE, wait_until_may_read(&turn))
         .await
         .is_err()

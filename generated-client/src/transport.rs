@@ -208,10 +208,11 @@ pub(crate) async fn send(
                 request.headers_mut().remove(AUTHORIZATION);
             }
         }
-        let copy = (follows && spare.is_none())
+        let mut copy = (follows && spare.is_none())
             .then(|| copy_of(&request))
             .flatten();
-        let response = match within(client.client.execute(request), timer.as_mut()).await {
+        let execute = std::pin::pin!(client.client.execute(request));
+        let response = match within(execute, timer.as_mut()).await {
             Some(Ok(response)) => response,
             Some(Err(error)) => return Err(TransportError::of(error, None, None)),
             None => {
@@ -219,35 +220,44 @@ pub(crate) async fn send(
                 return Err(timed_out(None, url));
             }
         };
-        let status = response.status();
-        if status.is_redirection()
-            && follows
-            && hops < MAX_REDIRECTS
-            && let Some(location) = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| response.url().join(v).ok())
-            && let Some(mut next) = copy.or_else(|| spare.and_then(copy_of))
-        {
+        let redirected = (follows && hops < MAX_REDIRECTS)
+            .then(|| location_of(&response))
+            .flatten()
+            .and_then(|location| {
+                let mut next = copy.take().or_else(|| spare.and_then(copy_of))?;
+                *next.url_mut() = location;
+                Some(next)
+            });
+        if let Some(next) = redirected {
             hops += 1;
-            *next.url_mut() = location;
             request = next;
             continue;
         }
+        // Not kept alive (nor stored in this future) while the body is read.
+        drop(copy);
         return read(response, timer.as_mut(), timed_out).await;
     }
 }
 
+/// Where a redirect points, resolved against the URL it came from.
+fn location_of(response: &reqwest::Response) -> Option<reqwest::Url> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let location = response.headers().get(LOCATION)?.to_str().ok()?;
+    response.url().join(location).ok()
+}
+
 /// The output of `work`, or `None` when `timer` fires first. The work is polled first, so
 /// that an answer that is ready is taken even when the timer has fired too, and the timer
-/// is polled (and registered) only while the work waits.
-async fn within<F: Future>(
-    work: F,
-    mut timer: Pin<&mut Option<tokio::time::Sleep>>,
-) -> Option<F::Output> {
-    let mut work = std::pin::pin!(work);
-    std::future::poll_fn(|cx| {
+/// is polled (and registered) only while the work waits. Both are borrowed pinned, not
+/// moved in: a future taken by value would be stored twice in the caller's future (once
+/// as the argument, once pinned), and these are among the largest of a call.
+fn within<'a, F: Future>(
+    mut work: Pin<&'a mut F>,
+    mut timer: Pin<&'a mut Option<tokio::time::Sleep>>,
+) -> impl Future<Output = Option<F::Output>> + 'a {
+    std::future::poll_fn(move |cx| {
         if let Poll::Ready(output) = work.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
         }
@@ -256,7 +266,6 @@ async fn within<F: Future>(
             _ => Poll::Pending,
         }
     })
-    .await
 }
 
 /// The most bytes a `content-length` may reserve up front; a longer body still reads, into
@@ -274,10 +283,10 @@ async fn read(
     // Taken, not cloned: reading the body needs no headers.
     let headers = std::mem::take(response.headers_mut());
     let extensions = std::mem::take(response.extensions_mut());
-    let reading = async {
+    let reading = std::pin::pin!(async {
         crate::read_turns::wait_for_turn().await;
         body(response).await
-    };
+    });
     match within(reading, timer).await {
         Some(Ok(body)) => Ok(Exchange {
             status,
@@ -305,12 +314,16 @@ async fn body(mut response: reqwest::Response) -> reqwest::Result<Bytes> {
     let Some(first) = response.chunk().await? else {
         return Ok(Bytes::new());
     };
+    // The body's own count of what is left (hyper lowers it by every chunk it hands out):
+    // at 0 the framing says the body is complete, so the usual case, a body that came in
+    // one piece, is not polled again for the end it has reached. Hyper has already marked
+    // the connection reusable when the last byte was decoded, so not asking for the end
+    // does not cost the connection.
+    if response.content_length() == Some(0) {
+        return Ok(kept(first));
+    }
     let Some(second) = response.chunk().await? else {
-        return Ok(if first.len() <= KEPT_AS_ARRIVED {
-            first
-        } else {
-            Bytes::copy_from_slice(&first)
-        });
+        return Ok(kept(first));
     };
     let mut buffer = bytes::BytesMut::with_capacity(reserved.max(first.len() + second.len()));
     buffer.extend_from_slice(&first);
@@ -320,6 +333,16 @@ async fn body(mut response: reqwest::Response) -> reqwest::Result<Bytes> {
         buffer.extend_from_slice(&chunk);
     }
     Ok(buffer.freeze())
+}
+
+/// A body that came in one piece: kept as it came when small, else copied out of the
+/// connection's read buffer so that it does not hold that buffer.
+fn kept(only: Bytes) -> Bytes {
+    if only.len() <= KEPT_AS_ARRIVED {
+        only
+    } else {
+        Bytes::copy_from_slice(&only)
+    }
 }
 
 #[cfg(test)]
