@@ -74,6 +74,34 @@ pub enum ParameterLocation {
     Header,
 }
 
+/// The constraints of one parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterRules {
+    /// The parameter's name.
+    pub name: String,
+    /// Where it travels.
+    pub location: ParameterLocation,
+    /// Its constraints.
+    pub rule: Rule,
+    /// Whether the generated argument's type already refuses every value the rule refuses,
+    /// so that the client need not check it before sending: an integer whose only
+    /// constraint is `minimum: 1` is a `NonZeroU*` in typify's output (it picks a NonZero
+    /// type whenever the minimum is 1). The rule still describes the argument when a
+    /// conversion to that type fails.
+    pub enforced_by_type: bool,
+}
+
+/// Whether typify's type for an integer `schema` with `rule` refuses what `rule` refuses.
+fn enforced_by_type(schema: &Value, rule: &Rule) -> bool {
+    let only_minimum_one = Rule {
+        minimum: Some(1.0),
+        ..Rule::default()
+    };
+    schema.get("type").and_then(Value::as_str) == Some("integer")
+        && schema.get("exclusiveMinimum").is_none()
+        && *rule == only_minimum_one
+}
+
 /// The constraints of one operation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OperationRules {
@@ -81,8 +109,8 @@ pub struct OperationRules {
     pub operation_id: String,
     /// The path template, e.g. `/v2/droplets/{droplet_id}`.
     pub path: String,
-    /// Parameter name, location, rule.
-    pub parameters: Vec<(String, ParameterLocation, Rule)>,
+    /// The constrained parameters.
+    pub parameters: Vec<ParameterRules>,
     /// Body pointer (`/names`, `/tags/*`), rule.
     pub body: Vec<(String, Rule)>,
     /// The documented success status (the lowest 2xx). The client reports it when an
@@ -118,7 +146,12 @@ pub fn collect(document: &Value) -> Vec<OperationRules> {
                 .and_then(|s| refs::deref(document, s))
                 && let Some(rule) = Rule::from_schema(schema)
             {
-                parameters.push((name.to_string(), location, rule));
+                parameters.push(ParameterRules {
+                    name: name.to_string(),
+                    location,
+                    enforced_by_type: enforced_by_type(schema, &rule),
+                    rule,
+                });
             }
         }
         let mut body = Vec::new();
@@ -239,14 +272,29 @@ pub fn render(rules: &[OperationRules]) -> TokenStream {
     let operations = rules.iter().map(|op| {
         let operation_id = &op.operation_id;
         let path = &op.path;
-        let parameters = op.parameters.iter().map(|(name, location, rule)| {
+        let parameters = op.parameters.iter().map(|parameter| {
+            let ParameterRules {
+                name,
+                location,
+                rule,
+                enforced_by_type,
+            } = parameter;
             let location = match location {
                 ParameterLocation::Path => quote! { crate::validation::ParameterLocation::Path },
                 ParameterLocation::Query => quote! { crate::validation::ParameterLocation::Query },
-                ParameterLocation::Header => quote! { crate::validation::ParameterLocation::Header },
+                ParameterLocation::Header => {
+                    quote! { crate::validation::ParameterLocation::Header }
+                }
             };
             let rule = render_rule(rule);
-            quote! { crate::validation::ParameterRule { name: #name, location: #location, rule: #rule } }
+            quote! {
+                crate::validation::ParameterRule {
+                    name: #name,
+                    location: #location,
+                    rule: #rule,
+                    enforced_by_type: #enforced_by_type,
+                }
+            }
         });
         let body = op.body.iter().map(|(pointer, rule)| {
             let rule = render_rule(rule);

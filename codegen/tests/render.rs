@@ -93,3 +93,40 @@ fn no_string_enum_is_left_closed() {
         }
     }
 }
+
+#[test]
+fn rules_left_to_types_are_those_of_non_zero_arguments() {
+    // The client skips the check of a rule its argument's type enforces; that is only
+    // right if typify did give each such parameter a NonZero type.
+    let spec = load(&spec_path()).unwrap();
+    let normalized = digitalocean_codegen::normalize::normalize(&spec).unwrap();
+    let code = render(&spec).unwrap();
+    let rules = digitalocean_codegen::request_rules::collect(&normalized.document);
+    let mut left_to_types = 0;
+    for operation in &rules {
+        for parameter in &operation.parameters {
+            let required = format!("{}: Result<::std::num::NonZero", parameter.name);
+            let optional = format!("{}: Result<Option<::std::num::NonZero", parameter.name);
+            if parameter.enforced_by_type {
+                left_to_types += 1;
+                assert!(
+                    code.contains(&required) || code.contains(&optional),
+                    "{}: `{}` is left to its type, which is not NonZero",
+                    operation.operation_id,
+                    parameter.name
+                );
+            }
+            if parameter.name == "per_page" {
+                assert!(
+                    !parameter.enforced_by_type,
+                    "{}: per_page's maximum is not enforced by any type",
+                    operation.operation_id
+                );
+            }
+        }
+    }
+    assert!(
+        left_to_types > 0,
+        "droplet_id (minimum 1) is left to NonZeroU64"
+    );
+}

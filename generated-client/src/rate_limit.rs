@@ -31,20 +31,34 @@ const LONGEST_WINDOW: Duration = Duration::from_secs(3600);
 /// One value of a `ratelimit-*` header as a count: a non-negative integer, or a decimal
 /// some proxies send, truncated. `None`: empty, negative or garbled.
 fn count(value: &HeaderValue) -> Option<u64> {
-    let digits = value.as_bytes().trim_ascii();
-    // One pass over the digits (this runs for three headers of every answer).
-    let mut n = 0u64;
-    let mut integer = !digits.is_empty();
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            integer = false;
-            break;
+    let bytes = value.as_bytes();
+    // What DigitalOcean sends, read first and in one pass: 1 to 19 digits, which cannot
+    // overflow a u64 (this runs for three headers of every answer). A non-digit makes the
+    // wrapped sum meaningless, and the value goes the slow way.
+    if (1..=19).contains(&bytes.len()) {
+        let mut n = 0u64;
+        let mut digits = true;
+        for &b in bytes {
+            let digit = b.wrapping_sub(b'0');
+            digits &= digit < 10;
+            n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
         }
-        // Overflow saturates: a count that large is "more than enough".
-        n = n.saturating_mul(10).saturating_add(u64::from(d - b'0'));
+        if digits {
+            return Some(n);
+        }
     }
-    if integer {
-        return Some(n);
+    count_slowly(value)
+}
+
+/// [`count`] of a value that is not 1 to 19 bare digits: spaces around it, more digits
+/// than a u64 holds (saturating: a count that large is "more than enough"), a decimal.
+#[cold]
+fn count_slowly(value: &HeaderValue) -> Option<u64> {
+    let digits = value.as_bytes().trim_ascii();
+    if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+        return Some(digits.iter().fold(0u64, |n, &d| {
+            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        }));
     }
     let number = value
         .to_str()
@@ -77,10 +91,14 @@ impl RateLimit {
         // lookups by name hashed each name, and this runs on every answer.
         let (mut limit, mut remaining, mut reset) = (None, None, None);
         for (name, value) in headers {
-            match name.as_str() {
-                "ratelimit-limit" => fold_count(&mut limit, value, u64::min),
-                "ratelimit-remaining" => fold_count(&mut remaining, value, u64::min),
-                "ratelimit-reset" => fold_count(&mut reset, value, u64::max),
+            // The prefix first: most names are not the three, and are passed over on it.
+            let Some(suffix) = name.as_str().strip_prefix("ratelimit-") else {
+                continue;
+            };
+            match suffix {
+                "limit" => fold_count(&mut limit, value, u64::min),
+                "remaining" => fold_count(&mut remaining, value, u64::min),
+                "reset" => fold_count(&mut reset, value, u64::max),
                 _ => {}
             }
         }
@@ -468,6 +486,27 @@ mod tests {
         assert!(far.resets_in() > Duration::from_secs(100 * 365 * 86_400));
         assert_eq!(far.believable_reset_in(), LONGEST_WINDOW);
         assert!(RateLimit::from_headers(&headers("5000", "-3", "1")).is_none());
+    }
+
+    #[test]
+    fn counts_read_the_same_on_the_quick_and_the_slow_way() {
+        let count_of = |text: &'static str| count(&HeaderValue::from_static(text));
+        assert_eq!(count_of("0"), Some(0));
+        assert_eq!(count_of("5000"), Some(5000));
+        // 19 digits, the longest quick one, and 20, read saturating.
+        assert_eq!(
+            count_of("9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(count_of("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(count_of("99999999999999999999"), Some(u64::MAX));
+        assert_eq!(count_of(" 42 "), Some(42));
+        assert_eq!(count_of("41.9"), Some(41));
+        // A non-digit among 19 characters must not be summed as one.
+        assert_eq!(count_of("12345678901234567:9"), None);
+        assert_eq!(count_of("4/2"), None);
+        assert_eq!(count_of(""), None);
+        assert_eq!(count_of("-1"), None);
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub(crate) struct ParameterRule {
     pub name: &'static str,
     pub location: ParameterLocation,
     pub rule: Rule,
+    /// The argument's type refuses what the rule refuses (a `NonZeroU64` for `minimum: 1`):
+    /// not checked before sending, only used to describe a failed conversion.
+    pub enforced_by_type: bool,
 }
 
 #[derive(Debug)]
@@ -175,7 +178,7 @@ pub(crate) fn check(operation_id: &str, request: &reqwest::Request) -> Result<()
         ))
     };
     let url = request.url();
-    for parameter in rules.parameters {
+    for parameter in rules.parameters.iter().filter(|p| !p.enforced_by_type) {
         // Borrowed where the text needs no decoding: this runs before every request.
         let value: Option<Cow<'_, str>> = match parameter.location {
             ParameterLocation::Query => url
@@ -260,11 +263,15 @@ fn path_segment<'p>(template: &str, path: &'p str, name: &str) -> Option<&'p str
     let slash = |c: char| c == '/';
     let placeholder =
         |segment: &str| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) == Some(name);
-    let from_end = template
-        .trim_start_matches('/')
-        .rsplit(slash)
-        .position(placeholder)?;
-    path.trim_start_matches('/').rsplit(slash).nth(from_end)
+    // Both from the end at once: the placeholder's segment is the path's at the same place.
+    let mut segments = path.trim_start_matches('/').rsplit(slash);
+    for part in template.trim_start_matches('/').rsplit(slash) {
+        let segment = segments.next()?;
+        if placeholder(part) {
+            return Some(segment);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
