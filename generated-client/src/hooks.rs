@@ -105,7 +105,14 @@ pub(crate) fn attempt_limit(
     per_attempt: Option<Duration>,
     deadline: Option<Instant>,
 ) -> Option<Duration> {
-    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    within_budget(
+        per_attempt,
+        deadline.map(|d| d.saturating_duration_since(Instant::now())),
+    )
+}
+
+/// The `per_attempt` time, cut to what is `left` of the call's budget.
+fn within_budget(per_attempt: Option<Duration>, left: Option<Duration>) -> Option<Duration> {
     match (per_attempt, left) {
         (Some(per_attempt), Some(left)) => Some(per_attempt.min(left)),
         (per_attempt, left) => per_attempt.or(left),
@@ -444,7 +451,16 @@ impl Client {
                 }
             }
             // The attempt is cut at the deadline, so the call never outlives it.
-            let limit = attempt_limit(state.shared.request_timeout, deadline);
+            let limit = if previous.is_none() {
+                // The first attempt leaves as the call starts: all of the budget is left,
+                // known without reading the clock again.
+                within_budget(
+                    state.shared.request_timeout,
+                    deadline.map(|_| policy.max_elapsed()),
+                )
+            } else {
+                attempt_limit(state.shared.request_timeout, deadline)
+            };
 
             progress.attempts += 1;
             let observed = state

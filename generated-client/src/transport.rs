@@ -6,7 +6,6 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -114,19 +113,35 @@ pub(crate) struct Origin {
     scheme: String,
     host: String,
     port: Option<u16>,
+    /// `scheme://host[:port]` as the `url` crate writes it (no default port), which begins
+    /// every URL of the origin that has no user name or password.
+    written: String,
 }
 
 impl Origin {
     fn of(url: &reqwest::Url) -> Option<Self> {
+        let host = url.host_str()?;
+        let written = match url.port() {
+            Some(port) => format!("{}://{host}:{port}", url.scheme()),
+            None => format!("{}://{host}", url.scheme()),
+        };
         Some(Self {
             scheme: url.scheme().to_string(),
-            host: url.host_str()?.to_string(),
+            host: host.to_string(),
             port: url.port_or_known_default(),
+            written,
         })
     }
 
-    /// Whether `url` is on this origin (compared in place: `Url::origin` allocates).
+    /// Whether `url` is on this origin (compared in place: `Url::origin` allocates). Its
+    /// text is compared first, one comparison for the usual URL; one that does not begin
+    /// with the origin's text (a user name in it) is compared part by part.
     fn holds(&self, url: &reqwest::Url) -> bool {
+        if let Some(rest) = url.as_str().strip_prefix(self.written.as_str())
+            && matches!(rest.as_bytes().first(), None | Some(b'/' | b'?' | b'#'))
+        {
+            return true;
+        }
         url.scheme() == self.scheme
             && url.host_str() == Some(self.host.as_str())
             && url.port_or_known_default() == self.port
@@ -135,27 +150,26 @@ impl Origin {
 
 /// The base URL's origin, parsed once: the generated client keeps its base URL as a
 /// string, and parsing it for every attempt was a tenth of the layer's cost per call.
+/// Set by the first request, then only read (a lock per attempt cost more than the
+/// comparison it guarded).
 #[derive(Debug, Default)]
-pub(crate) struct BaseOrigin(std::sync::Mutex<Option<(String, Option<Arc<Origin>>)>>);
+pub(crate) struct BaseOrigin(std::sync::OnceLock<(String, Option<Origin>)>);
 
 impl BaseOrigin {
-    fn of(&self, base_url: &str) -> Option<Arc<Origin>> {
-        let mut cached = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match &*cached {
-            Some((base, origin)) if base == base_url => origin.clone(),
-            _ => {
-                // First use, or a state shared with a client of another base URL.
-                let origin = reqwest::Url::parse(base_url)
-                    .ok()
-                    .as_ref()
-                    .and_then(Origin::of)
-                    .map(Arc::new);
-                *cached = Some((base_url.to_string(), origin.clone()));
-                origin
-            }
+    /// Whether `url` is on the origin of `base_url`.
+    fn holds(&self, base_url: &str, url: &reqwest::Url) -> bool {
+        let parse = || {
+            reqwest::Url::parse(base_url)
+                .ok()
+                .as_ref()
+                .and_then(Origin::of)
+        };
+        let (base, origin) = self.0.get_or_init(|| (base_url.to_string(), parse()));
+        if base == base_url {
+            origin.as_ref().is_some_and(|origin| origin.holds(url))
+        } else {
+            // A state shared with a client of another base URL: parsed each time.
+            parse().is_some_and(|origin| origin.holds(url))
         }
     }
 }
@@ -195,13 +209,13 @@ pub(crate) async fn send(
 ) -> Result<Exchange, TransportError> {
     let mut timer = std::pin::pin!(limit.map(tokio::time::sleep));
     let timed_out = |head, url| TransportError::timed_out(limit.unwrap_or_default(), head, url);
-    let base = client.inner.shared.base_origin.of(&client.baseurl);
+    let base = &client.inner.shared.base_origin;
     let authorization = client.inner.shared.authorization.as_ref();
     let follows = matches!(*request.method(), Method::GET | Method::HEAD);
     let mut hops = 0;
     loop {
-        match (authorization, &base) {
-            (Some(token), Some(base)) if base.holds(request.url()) => {
+        match authorization {
+            Some(token) if base.holds(&client.baseurl, request.url()) => {
                 request.headers_mut().insert(AUTHORIZATION, token.clone());
             }
             _ => {
@@ -347,7 +361,7 @@ fn kept(only: Bytes) -> Bytes {
 
 #[cfg(test)]
 mod tests {
-    use super::copy_of;
+    use super::{BaseOrigin, copy_of};
     use reqwest::header::{ACCEPT, HeaderValue};
     use std::time::Duration;
 
@@ -394,5 +408,39 @@ mod tests {
         let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("x")]);
         *original.body_mut() = Some(reqwest::Body::wrap_stream(chunks));
         assert!(copy_of(&original).is_none());
+    }
+
+    #[test]
+    fn the_token_goes_only_to_the_base_origin() {
+        let url = |text: &str| reqwest::Url::parse(text).unwrap();
+        let base = BaseOrigin::default();
+        let on = |text: &str| base.holds("http://127.0.0.1:8080/", &url(text));
+        assert!(on("http://127.0.0.1:8080/v2/droplets"));
+        assert!(on("http://127.0.0.1:8080/v2/droplets?page=2"));
+        // Compared part by part: a user name does not change the origin.
+        assert!(on("http://someone@127.0.0.1:8080/v2/droplets"));
+        assert!(!on("http://127.0.0.1:18080/v2/droplets"));
+        assert!(!on("http://127.0.0.1:808/v2/droplets"), "a shorter port");
+        assert!(!on("http://127.0.0.1:8081/v2/droplets"));
+        assert!(!on("https://127.0.0.1:8080/v2/droplets"));
+        assert!(!on("http://127.0.0.10:8080/v2/droplets"), "a longer host");
+        assert!(!on("http://127.0.0.1/v2/droplets"));
+
+        let named = BaseOrigin::default();
+        let on = |text: &str| named.holds("https://api.digitalocean.com", &url(text));
+        assert!(on("https://api.digitalocean.com/v2/tags"));
+        assert!(
+            on("https://api.digitalocean.com:443/v2/tags"),
+            "the default port"
+        );
+        assert!(!on("https://api.digitalocean.com.example.net/v2/tags"));
+        assert!(!on("https://api.digitalocean.com:8443/v2/tags"));
+        assert!(!on("http://api.digitalocean.com/v2/tags"));
+        // A state first used with one base URL still answers for another.
+        assert!(named.holds("http://127.0.0.1:9", &url("http://127.0.0.1:9/v2/tags")));
+        assert!(!named.holds(
+            "http://127.0.0.1:9",
+            &url("https://api.digitalocean.com/v2/tags")
+        ));
     }
 }
