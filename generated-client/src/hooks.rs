@@ -387,143 +387,154 @@ impl CallProgress {
 }
 
 impl Client {
-    async fn exec_with_retries(
-        &self,
+    /// The call loop. A function returning a block rather than an `async fn`, whose future
+    /// would hold the request twice: an `async fn` moves each argument into a local.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice in its future"
+    )]
+    fn exec_with_retries<'a>(
+        &'a self,
         // The request of the attempt about to be sent: sent from this argument itself, not
         // moved through locals (each move copies the request's 264 bytes, and each local is
         // one more slot in this future).
         mut current: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        let state = &self.inner;
-        let policy = &state.retry;
-        let rate_policy = &state.shared.rate_limit_policy;
-        let method = current.method().clone();
-        let may_repeat_after_send = retry::idempotent(&method) || policy.retries_posts_after_send();
-        let create = if state.reconcile_creates {
-            Create::of(info.operation_id, &current)
-        } else {
-            None
-        };
-        let started = Instant::now();
-        // The whole call, sleeps and lookups included, fits in the policy's time budget.
-        let deadline = started.checked_add(policy.max_elapsed());
-        let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let mut progress = CallProgress {
-            attempts: 0,
-            outcome: Outcome::NotSent,
-            write: !matches!(method, Method::GET | Method::HEAD),
-            reconciliation: None,
-            started,
-        };
-        let mut previous: Option<Attempt> = None;
-        loop {
-            // A request whose body cannot be cloned (a stream) gets exactly one attempt.
-            let next = transport::copy_of(&current);
-            let last_possible = next.is_none() || progress.attempts + 1 >= policy.max_attempts();
-
-            // Pacing and the spent budget, bounded by max_wait and the time budget: past
-            // them the policy's WhenExhausted decides.
-            // (The first attempt passed the same gate in the pre hook.)
-            let gate = match previous {
-                None => Gate::Go,
-                Some(_) => state
-                    .shared
-                    .rate_limit
-                    .before_send(rate_policy)
-                    .gate(rate_policy, time_left()),
+        info: &'a OperationInfo,
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + 'a {
+        async move {
+            let state = &self.inner;
+            let policy = &state.retry;
+            let rate_policy = &state.shared.rate_limit_policy;
+            let method = current.method().clone();
+            let may_repeat_after_send =
+                retry::idempotent(&method) || policy.retries_posts_after_send();
+            let create = if state.reconcile_creates {
+                Create::of(info.operation_id, &current)
+            } else {
+                None
             };
-            match gate {
-                Gate::Go => {}
-                Gate::Sleep(wait) => wait_under_rate_limit(info.operation_id, wait).await,
-                Gate::Refuse(reason) => {
-                    tracing::debug!(operation = info.operation_id, %reason, "not retrying under the rate limit");
-                    if let Some(previous) = previous {
-                        // A retry the budget does not allow: the last answer stands, and a
-                        // create proved absent was not sent again after all.
-                        if let Some(reconciliation) = progress.reconciliation.as_mut()
-                            && reconciliation.resolution == Resolution::AbsentSentAgain
-                        {
-                            reconciliation.resolution = Resolution::Absent;
+            let started = Instant::now();
+            // The whole call, sleeps and lookups included, fits in the policy's time budget.
+            let deadline = started.checked_add(policy.max_elapsed());
+            let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let mut progress = CallProgress {
+                attempts: 0,
+                outcome: Outcome::NotSent,
+                write: !matches!(method, Method::GET | Method::HEAD),
+                reconciliation: None,
+                started,
+            };
+            let mut previous: Option<Attempt> = None;
+            loop {
+                // A request whose body cannot be cloned (a stream) gets exactly one attempt.
+                let next = transport::copy_of(&current);
+                let last_possible =
+                    next.is_none() || progress.attempts + 1 >= policy.max_attempts();
+
+                // Pacing and the spent budget, bounded by max_wait and the time budget: past
+                // them the policy's WhenExhausted decides.
+                // (The first attempt passed the same gate in the pre hook.)
+                let gate = match previous {
+                    None => Gate::Go,
+                    Some(_) => state
+                        .shared
+                        .rate_limit
+                        .before_send(rate_policy)
+                        .gate(rate_policy, time_left()),
+                };
+                match gate {
+                    Gate::Go => {}
+                    Gate::Sleep(wait) => wait_under_rate_limit(info.operation_id, wait).await,
+                    Gate::Refuse(reason) => {
+                        tracing::debug!(operation = info.operation_id, %reason, "not retrying under the rate limit");
+                        if let Some(previous) = previous {
+                            // A retry the budget does not allow: the last answer stands, and a
+                            // create proved absent was not sent again after all.
+                            if let Some(reconciliation) = progress.reconciliation.as_mut()
+                                && reconciliation.resolution == Resolution::AbsentSentAgain
+                            {
+                                reconciliation.resolution = Resolution::Absent;
+                            }
+                            return Ok(finish(previous, &progress));
                         }
-                        return Ok(finish(previous, &progress));
                     }
                 }
-            }
-            // The attempt is cut at the deadline, so the call never outlives it.
-            let limit = if previous.is_none() {
-                // The first attempt leaves as the call starts: all of the budget is left,
-                // known without reading the clock again.
-                within_budget(
-                    state.shared.request_timeout,
-                    deadline.map(|_| policy.max_elapsed()),
-                )
-            } else {
-                attempt_limit(state.shared.request_timeout, deadline)
-            };
+                // The attempt is cut at the deadline, so the call never outlives it.
+                let limit = if previous.is_none() {
+                    // The first attempt leaves as the call starts: all of the budget is left,
+                    // known without reading the clock again.
+                    within_budget(
+                        state.shared.request_timeout,
+                        deadline.map(|_| policy.max_elapsed()),
+                    )
+                } else {
+                    attempt_limit(state.shared.request_timeout, deadline)
+                };
 
-            progress.attempts += 1;
-            let observed = state
-                .shared
-                .observer
-                .as_ref()
-                .map(|observer| (observer, SentRequest::of(&current)));
-            let attempt = transport::send(self, current, next.as_ref(), limit).await;
-            if let Some((observer, sent)) = &observed {
-                let answer = attempt
+                progress.attempts += 1;
+                // Boxed: kept across the attempt, and only when an observer is set, it
+                // would otherwise take its 240 bytes in every call's future.
+                let observed = state
+                    .shared
+                    .observer
                     .as_ref()
-                    .ok()
-                    .map(|exchange| (exchange.status, &exchange.headers, &exchange.body[..]));
-                observer.show(info.operation_id, progress.attempts, sent, answer);
-            }
-            let headers = match &attempt {
-                Ok(exchange) => Some(&exchange.headers),
-                Err(error) => error.head.as_ref().map(|(_, headers)| headers),
-            };
-            if let Some(limit) = headers.and_then(RateLimit::from_headers) {
-                state.shared.rate_limit.observe(limit);
-            }
-            let this_outcome = outcome_of(&attempt);
-
-            // A DELETE that may have been applied by an earlier attempt and now answers
-            // 404 has done its job: report the documented success.
-            let attempt = match attempt {
-                Ok(exchange)
-                    if method == Method::DELETE
-                        && progress.outcome.may_have_been_applied()
-                        && exchange.status == StatusCode::NOT_FOUND =>
-                {
-                    let status = crate::validation::success_status(info.operation_id);
-                    tracing::info!(
-                        operation = info.operation_id,
-                        attempts = progress.attempts,
-                        "a retried DELETE answered 404 after an attempt that may have applied it: reporting success"
-                    );
-                    let success = Exchange {
-                        status: StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT),
-                        body: Bytes::new(),
-                        ..exchange
-                    };
-                    return Ok(finish_with(Ok(success), &progress, Outcome::Applied));
+                    .map(|observer| (observer, Box::new(SentRequest::of(&current))));
+                let attempt = transport::send(self, current, next.as_ref(), limit).await;
+                if let Some((observer, sent)) = &observed {
+                    let answer = attempt
+                        .as_ref()
+                        .ok()
+                        .map(|exchange| (exchange.status, &exchange.headers, &exchange.body[..]));
+                    observer.show(info.operation_id, progress.attempts, sent, answer);
                 }
-                other => other,
-            };
-            progress.outcome = progress.outcome.max(this_outcome);
+                let headers = match &attempt {
+                    Ok(exchange) => Some(&exchange.headers),
+                    Err(error) => error.head.as_ref().map(|(_, headers)| headers),
+                };
+                if let Some(limit) = headers.and_then(RateLimit::from_headers) {
+                    state.shared.rate_limit.observe(limit);
+                }
+                let this_outcome = outcome_of(&attempt);
 
-            // A create that may have been applied, without a usable answer, is settled by
-            // looking it up (a 5xx, or a broken exchange; a complete 2xx needs nothing).
-            let unsettled = match &attempt {
-                Ok(_) => this_outcome == Outcome::Unknown,
-                Err(_) => this_outcome.may_have_been_applied(),
-            };
-            if let Some(create) = &create
-                && unsettled
-            {
-                let lookup = create.describe_lookup();
-                // Boxed: the lookup's future is large and rarely run, and inlined it would
-                // grow every call's future by its size.
-                let verdict = Box::pin(self.look_up(create, started, deadline)).await;
-                let resolution = match verdict {
+                // A DELETE that may have been applied by an earlier attempt and now answers
+                // 404 has done its job: report the documented success.
+                let attempt = match attempt {
+                    Ok(exchange)
+                        if method == Method::DELETE
+                            && progress.outcome.may_have_been_applied()
+                            && exchange.status == StatusCode::NOT_FOUND =>
+                    {
+                        let status = crate::validation::success_status(info.operation_id);
+                        tracing::info!(
+                            operation = info.operation_id,
+                            attempts = progress.attempts,
+                            "a retried DELETE answered 404 after an attempt that may have applied it: reporting success"
+                        );
+                        let success = Exchange {
+                            status: StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT),
+                            body: Bytes::new(),
+                            ..exchange
+                        };
+                        return Ok(finish_with(Ok(success), &progress, Outcome::Applied));
+                    }
+                    other => other,
+                };
+                progress.outcome = progress.outcome.max(this_outcome);
+
+                // A create that may have been applied, without a usable answer, is settled by
+                // looking it up (a 5xx, or a broken exchange; a complete 2xx needs nothing).
+                let unsettled = match &attempt {
+                    Ok(_) => this_outcome == Outcome::Unknown,
+                    Err(_) => this_outcome.may_have_been_applied(),
+                };
+                if let Some(create) = &create
+                    && unsettled
+                {
+                    let lookup = create.describe_lookup();
+                    // Boxed: the lookup's future is large and rarely run, and inlined it would
+                    // grow every call's future by its size.
+                    let verdict = Box::pin(self.look_up(create, started, deadline)).await;
+                    let resolution = match verdict {
                     Verdict::Found(body, headers) => {
                         progress.reconciliation = Some(Reconciliation {
                             lookup,
@@ -569,19 +580,19 @@ impl Client {
                     ),
                     Verdict::Unsettled(reason) => Resolution::Unsettled(reason),
                 };
-                progress.reconciliation = Some(Reconciliation { lookup, resolution });
-                log_reconciliation(info.operation_id, &progress);
-                return Ok(finish(attempt, &progress));
-            }
+                    progress.reconciliation = Some(Reconciliation { lookup, resolution });
+                    log_reconciliation(info.operation_id, &progress);
+                    return Ok(finish(attempt, &progress));
+                }
 
-            let reason: Option<RetryReason> = match &attempt {
-                Ok(exchange) => retry::retryable_status(exchange.status.as_u16()),
-                Err(error) => error
-                    .kind
-                    .filter(|kind| policy.retries_transport_failure(*kind))
-                    .map(RetryReason::Transport),
-            };
-            let delay = reason.and_then(|reason| {
+                let reason: Option<RetryReason> = match &attempt {
+                    Ok(exchange) => retry::retryable_status(exchange.status.as_u16()),
+                    Err(error) => error
+                        .kind
+                        .filter(|kind| policy.retries_transport_failure(*kind))
+                        .map(RetryReason::Transport),
+                };
+                let delay = reason.and_then(|reason| {
                 if last_possible {
                     return None;
                 }
@@ -608,19 +619,20 @@ impl Client {
                 Some((reason, delay))
             });
 
-            let (Some((reason, delay)), Some(next)) = (delay, next) else {
-                return Ok(finish(attempt, &progress));
-            };
-            tracing::warn!(
-                operation = info.operation_id,
-                attempt = progress.attempts,
-                reason = %reason,
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                "retrying DigitalOcean request"
-            );
-            previous = Some(attempt);
-            tokio::time::sleep(delay).await;
-            current = next;
+                let (Some((reason, delay)), Some(next)) = (delay, next) else {
+                    return Ok(finish(attempt, &progress));
+                };
+                tracing::warn!(
+                    operation = info.operation_id,
+                    attempt = progress.attempts,
+                    reason = %reason,
+                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    "retrying DigitalOcean request"
+                );
+                previous = Some(attempt);
+                tokio::time::sleep(delay).await;
+                current = next;
+            }
         }
     }
 }

@@ -201,55 +201,63 @@ pub(crate) fn copy_of(request: &reqwest::Request) -> Option<reqwest::Request> {
 /// timer for every request and polls it before every chunk of the body, about 2,300 CPU
 /// instructions per call; this one lives in the attempt's future and is polled only while
 /// the answer is not ready.
-pub(crate) async fn send(
-    client: &Client,
+///
+/// Written as a function returning a block, not as an `async fn`: an `async fn` moves each
+/// argument into a local of its own, and its future would hold the request twice.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice in its future"
+)]
+pub(crate) fn send<'a>(
+    client: &'a Client,
     mut request: reqwest::Request,
-    spare: Option<&reqwest::Request>,
+    spare: Option<&'a reqwest::Request>,
     limit: Option<Duration>,
-) -> Result<Exchange, TransportError> {
-    let mut timer = std::pin::pin!(limit.map(tokio::time::sleep));
-    let timed_out = |head, url| TransportError::timed_out(limit.unwrap_or_default(), head, url);
-    let base = &client.inner.shared.base_origin;
-    let authorization = client.inner.shared.authorization.as_ref();
-    let follows = matches!(*request.method(), Method::GET | Method::HEAD);
-    let mut hops = 0;
-    loop {
-        match authorization {
-            Some(token) if base.holds(&client.baseurl, request.url()) => {
-                request.headers_mut().insert(AUTHORIZATION, token.clone());
+) -> impl Future<Output = Result<Exchange, TransportError>> + 'a {
+    async move {
+        let mut timer = std::pin::pin!(limit.map(tokio::time::sleep));
+        let timed_out = |head, url| TransportError::timed_out(limit.unwrap_or_default(), head, url);
+        let base = &client.inner.shared.base_origin;
+        let authorization = client.inner.shared.authorization.as_ref();
+        let follows = matches!(*request.method(), Method::GET | Method::HEAD);
+        let mut hops = 0;
+        // The loop ends with the answer to read: what it kept for a redirect is out of
+        // scope by then, and not stored in this future while the body is read.
+        let response = loop {
+            match authorization {
+                Some(token) if base.holds(&client.baseurl, request.url()) => {
+                    request.headers_mut().insert(AUTHORIZATION, token.clone());
+                }
+                _ => {
+                    request.headers_mut().remove(AUTHORIZATION);
+                }
             }
-            _ => {
-                request.headers_mut().remove(AUTHORIZATION);
-            }
-        }
-        let mut copy = (follows && spare.is_none())
-            .then(|| copy_of(&request))
-            .flatten();
-        let execute = std::pin::pin!(client.client.execute(request));
-        let response = match within(execute, timer.as_mut()).await {
-            Some(Ok(response)) => response,
-            Some(Err(error)) => return Err(TransportError::of(error, None, None)),
-            None => {
-                let url = copy.as_ref().or(spare).map(|r| r.url().clone());
-                return Err(timed_out(None, url));
-            }
-        };
-        let redirected = (follows && hops < MAX_REDIRECTS)
-            .then(|| location_of(&response))
-            .flatten()
-            .and_then(|location| {
-                let mut next = copy.take().or_else(|| spare.and_then(copy_of))?;
-                *next.url_mut() = location;
-                Some(next)
-            });
-        if let Some(next) = redirected {
+            let mut copy = (follows && spare.is_none())
+                .then(|| copy_of(&request))
+                .flatten();
+            let execute = std::pin::pin!(client.client.execute(request));
+            let response = match within(execute, timer.as_mut()).await {
+                Some(Ok(response)) => response,
+                Some(Err(error)) => return Err(TransportError::of(error, None, None)),
+                None => {
+                    let url = copy.as_ref().or(spare).map(|r| r.url().clone());
+                    return Err(timed_out(None, url));
+                }
+            };
+            let location = (follows && hops < MAX_REDIRECTS)
+                .then(|| location_of(&response))
+                .flatten();
+            let Some(location) = location else {
+                break response;
+            };
+            let Some(mut next) = copy.take().or_else(|| spare.and_then(copy_of)) else {
+                break response;
+            };
+            *next.url_mut() = location;
             hops += 1;
             request = next;
-            continue;
-        }
-        // Not kept alive (nor stored in this future) while the body is read.
-        drop(copy);
-        return read(response, timer.as_mut(), timed_out).await;
+        };
+        read(response, timer.as_mut(), timed_out).await
     }
 }
 
@@ -286,32 +294,31 @@ fn within<'a, F: Future>(
 /// a buffer that grows as the bytes arrive (a length a server claims is not trusted).
 const MOST_RESERVED: u64 = 8 << 20;
 
-async fn read(
+fn read<'t>(
     mut response: reqwest::Response,
-    timer: Pin<&mut Option<tokio::time::Sleep>>,
-    timed_out: impl FnOnce(Option<(StatusCode, HeaderMap)>, Option<reqwest::Url>) -> TransportError,
-) -> Result<Exchange, TransportError> {
+    timer: Pin<&'t mut Option<tokio::time::Sleep>>,
+    timed_out: impl FnOnce(Option<(StatusCode, HeaderMap)>, Option<reqwest::Url>) -> TransportError + 't,
+) -> impl Future<Output = Result<Exchange, TransportError>> + 't {
     let status = response.status();
     let version = response.version();
     let url = Some(response.url().clone());
     // Taken, not cloned: reading the body needs no headers.
     let headers = std::mem::take(response.headers_mut());
     let extensions = std::mem::take(response.extensions_mut());
-    let reading = std::pin::pin!(async {
-        crate::read_turns::wait_for_turn().await;
-        body(response).await
-    });
-    match within(reading, timer).await {
-        Some(Ok(body)) => Ok(Exchange {
-            status,
-            version,
-            url,
-            headers,
-            extensions,
-            body,
-        }),
-        Some(Err(error)) => Err(TransportError::of(error, Some((status, headers)), url)),
-        None => Err(timed_out(Some((status, headers)), url)),
+    async move {
+        let reading = std::pin::pin!(body(response));
+        match within(reading, timer).await {
+            Some(Ok(body)) => Ok(Exchange {
+                status,
+                version,
+                url,
+                headers,
+                extensions,
+                body,
+            }),
+            Some(Err(error)) => Err(TransportError::of(error, Some((status, headers)), url)),
+            None => Err(timed_out(Some((status, headers)), url)),
+        }
     }
 }
 
@@ -320,33 +327,40 @@ async fn read(
 /// many pages in flight the buffers that pages pinned outweighed the copies.
 const KEPT_AS_ARRIVED: usize = 64 << 10;
 
-/// The whole body, in one buffer of the announced length: collecting the chunks and then
-/// joining them held a body twice at its peak.
-async fn body(mut response: reqwest::Response) -> reqwest::Result<Bytes> {
-    let reserved = response.content_length().unwrap_or(0).min(MOST_RESERVED);
-    let reserved = usize::try_from(reserved).unwrap_or(0);
-    let Some(first) = response.chunk().await? else {
-        return Ok(Bytes::new());
-    };
-    // The body's own count of what is left (hyper lowers it by every chunk it hands out):
-    // at 0 the framing says the body is complete, so the usual case, a body that came in
-    // one piece, is not polled again for the end it has reached. Hyper has already marked
-    // the connection reusable when the last byte was decoded, so not asking for the end
-    // does not cost the connection.
-    if response.content_length() == Some(0) {
-        return Ok(kept(first));
+/// The whole body, in one buffer of the announced length (collecting the chunks and then
+/// joining them held a body twice at its peak), once it is this task's turn to read.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice in its future"
+)]
+fn body(mut response: reqwest::Response) -> impl Future<Output = reqwest::Result<Bytes>> {
+    async move {
+        crate::read_turns::wait_for_turn().await;
+        let reserved = response.content_length().unwrap_or(0).min(MOST_RESERVED);
+        let reserved = usize::try_from(reserved).unwrap_or(0);
+        let Some(first) = response.chunk().await? else {
+            return Ok(Bytes::new());
+        };
+        // The body's own count of what is left (hyper lowers it by every chunk it hands out):
+        // at 0 the framing says the body is complete, so the usual case, a body that came in
+        // one piece, is not polled again for the end it has reached. Hyper has already marked
+        // the connection reusable when the last byte was decoded, so not asking for the end
+        // does not cost the connection.
+        if response.content_length() == Some(0) {
+            return Ok(kept(first));
+        }
+        let Some(second) = response.chunk().await? else {
+            return Ok(kept(first));
+        };
+        let mut buffer = bytes::BytesMut::with_capacity(reserved.max(first.len() + second.len()));
+        buffer.extend_from_slice(&first);
+        buffer.extend_from_slice(&second);
+        drop((first, second));
+        while let Some(chunk) = response.chunk().await? {
+            buffer.extend_from_slice(&chunk);
+        }
+        Ok(buffer.freeze())
     }
-    let Some(second) = response.chunk().await? else {
-        return Ok(kept(first));
-    };
-    let mut buffer = bytes::BytesMut::with_capacity(reserved.max(first.len() + second.len()));
-    buffer.extend_from_slice(&first);
-    buffer.extend_from_slice(&second);
-    drop((first, second));
-    while let Some(chunk) = response.chunk().await? {
-        buffer.extend_from_slice(&chunk);
-    }
-    Ok(buffer.freeze())
 }
 
 /// A body that came in one piece: kept as it came when small, else copied out of the
