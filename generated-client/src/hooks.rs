@@ -393,6 +393,7 @@ impl Client {
         clippy::manual_async_fn,
         reason = "an async fn would store its arguments twice in its future"
     )]
+    #[inline(always)]
     fn exec_with_retries<'a>(
         &'a self,
         // The request of the attempt about to be sent: sent from this argument itself, not
@@ -498,27 +499,27 @@ impl Client {
 
                 // A DELETE that may have been applied by an earlier attempt and now answers
                 // 404 has done its job: report the documented success.
-                let attempt = match attempt {
-                    Ok(exchange)
-                        if method == Method::DELETE
-                            && progress.outcome.may_have_been_applied()
-                            && exchange.status == StatusCode::NOT_FOUND =>
-                    {
-                        let status = crate::validation::success_status(info.operation_id);
-                        tracing::info!(
-                            operation = info.operation_id,
-                            attempts = progress.attempts,
-                            "a retried DELETE answered 404 after an attempt that may have applied it: reporting success"
-                        );
-                        let success = Exchange {
-                            status: StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT),
-                            body: Bytes::new(),
-                            ..exchange
-                        };
-                        return Ok(finish_with(Ok(success), &progress, Outcome::Applied));
-                    }
-                    other => other,
-                };
+                // (Checked in place: a match that hands the attempt on would keep a second
+                // copy of it in the call's future.)
+                if method == Method::DELETE
+                    && progress.outcome.may_have_been_applied()
+                    && let Ok(exchange) = &attempt
+                    && exchange.status == StatusCode::NOT_FOUND
+                {
+                    let status = crate::validation::success_status(info.operation_id);
+                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT);
+                    tracing::info!(
+                        operation = info.operation_id,
+                        attempts = progress.attempts,
+                        "a retried DELETE answered 404 after an attempt that may have applied it: reporting success"
+                    );
+                    let success = attempt.map(|exchange| Exchange {
+                        status,
+                        body: Bytes::new(),
+                        ..exchange
+                    });
+                    return Ok(finish_with(success, &progress, Outcome::Applied));
+                }
                 progress.outcome = progress.outcome.max(this_outcome);
 
                 // A create that may have been applied, without a usable answer, is settled by

@@ -208,6 +208,7 @@ pub(crate) fn copy_of(request: &reqwest::Request) -> Option<reqwest::Request> {
     clippy::manual_async_fn,
     reason = "an async fn would store its arguments twice in its future"
 )]
+#[inline(always)]
 pub(crate) fn send<'a>(
     client: &'a Client,
     mut request: reqwest::Request,
@@ -294,6 +295,7 @@ fn within<'a, F: Future>(
 /// a buffer that grows as the bytes arrive (a length a server claims is not trusted).
 const MOST_RESERVED: u64 = 8 << 20;
 
+#[inline(always)]
 fn read<'t>(
     mut response: reqwest::Response,
     timer: Pin<&'t mut Option<tokio::time::Sleep>>,
@@ -333,6 +335,7 @@ const KEPT_AS_ARRIVED: usize = 64 << 10;
     clippy::manual_async_fn,
     reason = "an async fn would store its arguments twice in its future"
 )]
+#[inline(always)]
 fn body(mut response: reqwest::Response) -> impl Future<Output = reqwest::Result<Bytes>> {
     async move {
         crate::read_turns::wait_for_turn().await;
