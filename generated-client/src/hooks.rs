@@ -98,21 +98,15 @@ fn absence_proves_not_applied(attempt: &Attempt) -> bool {
     }
 }
 
-/// How long an attempt may take: the client's `per_attempt` time, cut so that the attempt
-/// ends by the call's deadline. (A request's own reqwest timeout, which the generated
-/// client never sets, is still applied by reqwest.)
+/// How long an attempt that starts at `now` may take: the client's `per_attempt` time, cut
+/// so that the attempt ends by the call's deadline. (A request's own reqwest timeout, which
+/// the generated client never sets, is still applied by reqwest.)
 pub(crate) fn attempt_limit(
     per_attempt: Option<Duration>,
     deadline: Option<Instant>,
+    now: Instant,
 ) -> Option<Duration> {
-    within_budget(
-        per_attempt,
-        deadline.map(|d| d.saturating_duration_since(Instant::now())),
-    )
-}
-
-/// The `per_attempt` time, cut to what is `left` of the call's budget.
-fn within_budget(per_attempt: Option<Duration>, left: Option<Duration>) -> Option<Duration> {
+    let left = deadline.map(|d| d.saturating_duration_since(now));
     match (per_attempt, left) {
         (Some(per_attempt), Some(left)) => Some(per_attempt.min(left)),
         (per_attempt, left) => per_attempt.or(left),
@@ -460,17 +454,15 @@ impl Client {
                         }
                     }
                 }
-                // The attempt is cut at the deadline, so the call never outlives it.
-                let limit = if previous.is_none() {
-                    // The first attempt leaves as the call starts: all of the budget is left,
-                    // known without reading the clock again.
-                    within_budget(
-                        state.shared.request_timeout,
-                        deadline.map(|_| policy.max_elapsed()),
-                    )
+                // The attempt is cut at the deadline, so the call never outlives it. The
+                // first one leaves as the call starts: its limit counts from then, with no
+                // second clock read.
+                let now = if previous.is_none() {
+                    started
                 } else {
-                    attempt_limit(state.shared.request_timeout, deadline)
+                    Instant::now()
                 };
+                let limit = attempt_limit(state.shared.request_timeout, deadline, now);
 
                 progress.attempts += 1;
                 // Boxed: kept across the attempt, and only when an observer is set, it
@@ -480,7 +472,7 @@ impl Client {
                     .observer
                     .as_ref()
                     .map(|observer| (observer, Box::new(SentRequest::of(&current))));
-                let attempt = transport::send(self, current, next.as_ref(), limit).await;
+                let attempt = transport::send(self, current, next.as_ref(), limit, now).await;
                 if let Some((observer, sent)) = &observed {
                     let answer = attempt
                         .as_ref()
@@ -800,15 +792,21 @@ mod tests {
     #[test]
     fn an_attempt_has_the_per_attempt_time_while_the_deadline_is_further() {
         let far = Instant::now().checked_add(10 * MINUTE);
-        assert_eq!(attempt_limit(Some(MINUTE), far), Some(MINUTE));
-        assert_eq!(attempt_limit(Some(MINUTE), None), Some(MINUTE));
+        assert_eq!(
+            attempt_limit(Some(MINUTE), far, Instant::now()),
+            Some(MINUTE)
+        );
+        assert_eq!(
+            attempt_limit(Some(MINUTE), None, Instant::now()),
+            Some(MINUTE)
+        );
     }
 
     #[test]
     fn a_nearer_deadline_cuts_the_attempt() {
         let near = Instant::now().checked_add(Duration::from_secs(5));
         for per_attempt in [Some(MINUTE), None] {
-            let limit = attempt_limit(per_attempt, near).expect("a limit");
+            let limit = attempt_limit(per_attempt, near, Instant::now()).expect("a limit");
             assert!(limit <= Duration::from_secs(5), "{limit:?}");
         }
     }
@@ -816,11 +814,14 @@ mod tests {
     #[test]
     fn a_passed_deadline_leaves_no_time() {
         let passed = Instant::now().checked_sub(Duration::from_secs(1));
-        assert_eq!(attempt_limit(Some(MINUTE), passed), Some(Duration::ZERO));
+        assert_eq!(
+            attempt_limit(Some(MINUTE), passed, Instant::now()),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]
     fn without_a_per_attempt_time_or_deadline_nothing_bounds_the_attempt_here() {
-        assert_eq!(attempt_limit(None, None), None);
+        assert_eq!(attempt_limit(None, None, Instant::now()), None);
     }
 }

@@ -418,8 +418,10 @@ impl Client {
                 .header(reqwest::header::ACCEPT, "application/json")
                 .build()
                 .map_err(|e| format!("cannot build GET {path_and_query}: {e}"))?;
-            let limit = crate::hooks::attempt_limit(self.inner.shared.request_timeout, deadline);
-            let response = match crate::transport::send(self, request, None, limit).await {
+            let now = Instant::now();
+            let limit =
+                crate::hooks::attempt_limit(self.inner.shared.request_timeout, deadline, now);
+            let response = match crate::transport::send(self, request, None, limit, now).await {
                 Ok(response) => response,
                 Err(failure) => {
                     last_problem = format!("GET {path_and_query}: {failure}");

@@ -7,7 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderMap, LOCATION};
@@ -214,9 +214,14 @@ pub(crate) fn send<'a>(
     mut request: reqwest::Request,
     spare: Option<&'a reqwest::Request>,
     limit: Option<Duration>,
+    // When the attempt started, which the limit counts from (the caller has read the clock).
+    started: Instant,
 ) -> impl Future<Output = Result<Exchange, TransportError>> + 'a {
     async move {
-        let mut timer = std::pin::pin!(limit.map(tokio::time::sleep));
+        let mut timer = std::pin::pin!(limit.map(|limit| match started.checked_add(limit) {
+            Some(end) => tokio::time::sleep_until(end.into()),
+            None => tokio::time::sleep(limit),
+        }));
         let timed_out = |head, url| TransportError::timed_out(limit.unwrap_or_default(), head, url);
         let base = &client.inner.shared.base_origin;
         let authorization = client.inner.shared.authorization.as_ref();
