@@ -13,6 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -177,6 +178,9 @@ async fn admit(State(state): State<Arc<ServerState>>, request: Request, next: Ne
 /// the record of the exchange.
 async fn finish(State(state): State<Arc<ServerState>>, request: Request, next: Next) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
+    if request.version() == axum::http::Version::HTTP_2 {
+        state.http2_requests.fetch_add(1, Ordering::Relaxed);
+    }
     let _in_flight = InFlight::enter(&state);
     let request_id = request
         .extensions()
@@ -411,6 +415,8 @@ impl FakeServerBuilder {
             record: self.record,
             exchanges: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
+            http2_requests: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
@@ -427,6 +433,15 @@ impl FakeServerBuilder {
                 SequentialRequestIds::default(),
             ));
         let (shutdown, stopped) = oneshot::channel::<()>();
+        let counted = state.clone();
+        // HTTP/1.1, or HTTP/2 in the clear for a client that speaks it from the first byte
+        // (axum tells them apart by HTTP/2's preface). No Nagle delay: over HTTP/2 the rest
+        // of a large body follows the client's window update, and a small last segment held
+        // back for an ACK would stall it by the peer's delayed-ACK time (about 40 ms).
+        let listener = listener.tap_io(move |tcp| {
+            counted.connections.fetch_add(1, Ordering::Relaxed);
+            let _ = tcp.set_nodelay(true);
+        });
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = stopped.await;
@@ -527,6 +542,16 @@ impl FakeServer {
     /// Requests received so far (all of them, refused ones included).
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// Of [`requests`](Self::requests), those that came over HTTP/2.
+    pub fn http2_requests(&self) -> u64 {
+        self.state.http2_requests.load(Ordering::Relaxed)
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.state.connections.load(Ordering::Relaxed)
     }
 
     /// The most requests the server was handling at the same time so far.

@@ -43,6 +43,10 @@ pub(crate) struct ServerState {
     pub(crate) record: bool,
     pub(crate) exchanges: Mutex<Vec<Exchange>>,
     pub(crate) requests: AtomicU64,
+    /// Of them, those that came over HTTP/2.
+    pub(crate) http2_requests: AtomicU64,
+    /// TCP connections accepted.
+    pub(crate) connections: AtomicU64,
     pub(crate) in_flight: AtomicU64,
     pub(crate) max_in_flight: AtomicU64,
     /// Requests the budget refused with a 429 (injected 429s not counted).

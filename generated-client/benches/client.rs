@@ -3,8 +3,9 @@
 //! the same run, against the fake API on 127.0.0.1 (nothing leaves the machine). Prints
 //! ratios; asserts only that every Droplet was listed.
 //!
-//! `-- --hook-cost` takes only the layer's cost per call; `-- --calls client|reqwest N`
-//! makes only N calls one way, for counting instructions with callgrind (README).
+//! `-- --pagination`, `-- --memory` and `-- --hook-cost` take one part only;
+//! `-- --calls client|reqwest N` makes only N calls one way, for counting instructions with
+//! callgrind (README).
 
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::{Duration, Instant};
@@ -19,11 +20,49 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn client(url: &str) -> Client {
-    Client::builder()
-        .token("dop_v1_bench")
-        .base_url(url)
-        .build()
-        .expect("a valid configuration")
+    client_over(url, Protocol::Http1)
+}
+
+/// How the client talks to the fake. Over https (DigitalOcean) TLS negotiates HTTP/2 with
+/// a server that offers it; to the plain-http fake the client must start with it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    #[cfg(feature = "http2")]
+    Http2,
+}
+
+impl Protocol {
+    const ALL: &[Protocol] = &[
+        Protocol::Http1,
+        #[cfg(feature = "http2")]
+        Protocol::Http2,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Http1 => "HTTP/1.1",
+            #[cfg(feature = "http2")]
+            Protocol::Http2 => "HTTP/2",
+        }
+    }
+
+    fn parse(name: &str) -> Protocol {
+        *Self::ALL
+            .iter()
+            .find(|p| p.name() == name)
+            .unwrap_or_else(|| panic!("no protocol {name:?} in this build"))
+    }
+}
+
+fn client_over(url: &str, protocol: Protocol) -> Client {
+    let builder = Client::builder().token("dop_v1_bench").base_url(url);
+    let builder = match protocol {
+        Protocol::Http1 => builder,
+        #[cfg(feature = "http2")]
+        Protocol::Http2 => builder.http2_prior_knowledge(),
+    };
+    builder.build().expect("a valid configuration")
 }
 
 /// Seeded Droplets for `listed` in a list: every sixth seeded Droplet is a GPU Droplet,
@@ -52,21 +91,32 @@ enum Walk {
 async fn pagination() {
     const LISTED: usize = 10_000;
     const RUNS: usize = 3;
-    let walks = [
-        ("one page at a time (baseline)", Walk::Fixed(1)),
-        ("4 pages in flight, fixed", Walk::Fixed(4)),
-        ("8 pages in flight, fixed", Walk::Fixed(8)),
-        ("stream(): adaptive, up to 16", Walk::Adaptive),
+    #[cfg_attr(not(feature = "http2"), allow(unused_mut))]
+    let mut walks = vec![
+        (
+            "one page at a time (baseline)",
+            Walk::Fixed(1),
+            Protocol::Http1,
+        ),
+        ("4 pages in flight, fixed", Walk::Fixed(4), Protocol::Http1),
+        ("8 pages in flight, fixed", Walk::Fixed(8), Protocol::Http1),
+        (
+            "stream(): adaptive, up to 16",
+            Walk::Adaptive,
+            Protocol::Http1,
+        ),
     ];
+    #[cfg(feature = "http2")]
+    walks.push(("stream() over HTTP/2", Walk::Adaptive, Protocol::Http2));
     let mut results = Vec::new();
-    for (name, walk) in walks {
+    for (name, walk, protocol) in walks {
         let mut samples = Vec::new();
-        let (mut requests, mut refused, mut peak) = (0, 0, 0);
+        let (mut requests, mut refused, mut peak, mut connections) = (0, 0, 0, 0);
         for _ in 0..RUNS {
             // A fresh fake per run: each run starts with the whole budget, as a real
             // list-all would, and no run is slowed by the one before it.
             let fake = budgeted_fake(LISTED).await;
-            let client = client(fake.url());
+            let client = client_over(fake.url(), protocol);
             let request = client.droplets_list();
             let started = Instant::now();
             let count = match walk {
@@ -84,17 +134,18 @@ async fn pagination() {
             requests = fake.requests();
             refused += fake.rate_limited_requests();
             peak = peak.max(fake.max_concurrent_requests());
+            connections = connections.max(fake.connections());
         }
-        results.push((name, median(samples), requests, refused, peak));
+        results.push((name, median(samples), requests, refused, peak, connections));
     }
     let baseline = results[0].1;
     println!(
         "pagination: {LISTED} Droplets in {} pages of 200, 50 ms per request, the fake enforcing 250 a minute (median of {RUNS}, a fresh fake per run)",
         LISTED.div_ceil(200)
     );
-    for (name, time, requests, refused, peak) in &results {
+    for (name, time, requests, refused, peak, connections) in &results {
         println!(
-            "  {name:<31} {:>8.1} ms   {:.2}x the baseline's time   {requests} requests, {refused} refused (429), at most {peak} in flight",
+            "  {name:<31} {:>8.1} ms   {:.2}x the baseline's time   {requests} requests, {refused} refused (429), at most {peak} in flight, TCP connections: {connections}",
             time.as_secs_f64() * 1000.0,
             time.as_secs_f64() / baseline.as_secs_f64()
         );
@@ -117,15 +168,19 @@ fn peak_rss_kib() -> Option<u64> {
 
 /// In a child process (so that the fake's memory is not counted): stream every Droplet of
 /// the fake at `url` with `stream()` and print the peak resident memory.
-async fn memory_probe(url: &str) {
-    let client = client(url);
+async fn memory_probe(url: &str, protocol: Protocol) {
+    let client = client_over(url, protocol);
     let listed = count(client.droplets_list().stream()).await;
     println!("{listed} {}", peak_rss_kib().unwrap_or(0));
 }
 
 /// Peak memory of a process that streams `listed` Droplets from a fake answering after
 /// `latency`, measured in a child process.
-async fn streamed_peak(listed: usize, latency: Duration) -> Option<(usize, u64)> {
+async fn streamed_peak(
+    listed: usize,
+    latency: Duration,
+    protocol: Protocol,
+) -> Option<(usize, u64)> {
     let fake = FakeServer::builder()
         .droplets(seeded_for(listed))
         .latency(latency)
@@ -134,7 +189,7 @@ async fn streamed_peak(listed: usize, latency: Duration) -> Option<(usize, u64)>
         .expect("the fake starts");
     let exe = std::env::current_exe().ok()?;
     let output = tokio::process::Command::new(exe)
-        .args(["--memory-probe", fake.url()])
+        .args(["--memory-probe", fake.url(), protocol.name()])
         .output()
         .await
         .ok()?;
@@ -147,11 +202,11 @@ async fn streamed_peak(listed: usize, latency: Duration) -> Option<(usize, u64)>
 
 /// The median of five peaks of [`streamed_peak`] (a peak varies from run to run with how
 /// the answers happened to arrive).
-async fn median_peak(listed: usize, latency: Duration) -> Option<(usize, u64)> {
+async fn median_peak(listed: usize, latency: Duration, protocol: Protocol) -> Option<(usize, u64)> {
     const RUNS: usize = 5;
     let mut peaks = Vec::new();
     for _ in 0..RUNS {
-        peaks.push(streamed_peak(listed, latency).await?);
+        peaks.push(streamed_peak(listed, latency, protocol).await?);
     }
     peaks.sort_by_key(|&(_, kib)| kib);
     peaks.get(RUNS / 2).copied()
@@ -161,21 +216,28 @@ async fn memory() {
     println!(
         "memory: peak resident memory of a process streaming every Droplet with stream() (median of 5)"
     );
-    for latency in [Duration::ZERO, Duration::from_millis(50)] {
-        let small = median_peak(200, latency).await;
-        let large = median_peak(10_000, latency).await;
-        let ms = latency.as_millis();
-        match (small, large) {
-            (Some((n_small, small)), Some((n_large, large))) if small > 0 => {
-                println!(
-                    "  {ms:>2} ms per request: {n_small:>6} Droplets (baseline) {:>6.1} MiB, {n_large} Droplets {:>6.1} MiB   {:.2}x the baseline",
-                    small as f64 / 1024.0,
-                    large as f64 / 1024.0,
-                    large as f64 / small as f64
-                );
-            }
-            _ => println!("  not measured: needs /proc/self/status (Linux)"),
+    for &protocol in Protocol::ALL {
+        for latency in [Duration::ZERO, Duration::from_millis(50)] {
+            memory_row(protocol, latency).await;
         }
+    }
+}
+
+async fn memory_row(protocol: Protocol, latency: Duration) {
+    let small = median_peak(200, latency, protocol).await;
+    let large = median_peak(10_000, latency, protocol).await;
+    let ms = latency.as_millis();
+    let name = protocol.name();
+    match (small, large) {
+        (Some((n_small, small)), Some((n_large, large))) if small > 0 => {
+            println!(
+                "  {name:<8} {ms:>2} ms per request: {n_small:>6} Droplets (baseline) {:>6.1} MiB, {n_large} Droplets {:>6.1} MiB   {:.2}x the baseline",
+                small as f64 / 1024.0,
+                large as f64 / 1024.0,
+                large as f64 / small as f64
+            );
+        }
+        _ => println!("  not measured: needs /proc/self/status (Linux)"),
     }
 }
 
@@ -381,8 +443,17 @@ fn main() {
         return;
     }
     if let Some(at) = args.iter().position(|a| a == "--memory-probe") {
-        let url = args.get(at + 1).expect("--memory-probe URL");
-        runtime.block_on(memory_probe(url));
+        let url = args.get(at + 1).expect("--memory-probe URL PROTOCOL");
+        let protocol = Protocol::parse(args.get(at + 2).expect("--memory-probe URL PROTOCOL"));
+        runtime.block_on(memory_probe(url, protocol));
+        return;
+    }
+    if args.iter().any(|a| a == "--memory") {
+        runtime.block_on(memory());
+        return;
+    }
+    if args.iter().any(|a| a == "--pagination") {
+        runtime.block_on(pagination());
         return;
     }
     runtime.block_on(async {

@@ -65,12 +65,14 @@ pub struct ClientBuilder {
     max_pages_in_flight: usize,
     reconcile_creates: bool,
     observer: Option<ExchangeObserver>,
+    #[cfg(feature = "http2")]
+    http2_prior_knowledge: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("token", &self.token)
+        let mut f = f.debug_struct("ClientBuilder");
+        f.field("token", &self.token)
             .field("base_url", &self.base_url)
             .field("user_agent", &self.user_agent)
             .field("connect_timeout", &self.connect_timeout)
@@ -80,8 +82,10 @@ impl fmt::Debug for ClientBuilder {
             .field("per_page", &self.per_page)
             .field("max_pages_in_flight", &self.max_pages_in_flight)
             .field("reconcile_creates", &self.reconcile_creates)
-            .field("observer", &self.observer.is_some())
-            .finish()
+            .field("observer", &self.observer.is_some());
+        #[cfg(feature = "http2")]
+        f.field("http2_prior_knowledge", &self.http2_prior_knowledge);
+        f.finish()
     }
 }
 
@@ -99,6 +103,8 @@ impl Default for ClientBuilder {
             max_pages_in_flight: 16,
             reconcile_creates: true,
             observer: None,
+            #[cfg(feature = "http2")]
+            http2_prior_knowledge: false,
         }
     }
 }
@@ -209,6 +215,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Speaks HTTP/2 from the first byte, without asking (off by default). Over https the
+    /// client needs no such thing: with the `http2` feature (on by default) TLS offers
+    /// HTTP/2 and the server picks it, and then every request, the pages a stream keeps in
+    /// flight among them, shares one connection. This is for a plain-http loopback server
+    /// known to speak HTTP/2 in the clear (a local proxy, the crate's fake); a server that
+    /// does not fails every request with a protocol error.
+    #[cfg(feature = "http2")]
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.http2_prior_knowledge = true;
+        self
+    }
+
     /// Whether a create whose outcome is unknown (sent, then no usable answer) is settled
     /// by looking up what it named (default: on). See the crate's README, "When a write
     /// fails", for the lookups and what makes them unambiguous; every reconciliation shows
@@ -284,7 +302,14 @@ impl ClientBuilder {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(user_agent)
-            .connect_timeout(self.connect_timeout)
+            .connect_timeout(self.connect_timeout);
+        #[cfg(feature = "http2")]
+        let http = if self.http2_prior_knowledge {
+            http.http2_prior_knowledge()
+        } else {
+            http
+        };
+        let http = http
             .build()
             .map_err(|e| Error::configuration(format!("cannot build the HTTP client: {e}")))?;
         let mut state = ClientState::new(
