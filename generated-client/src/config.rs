@@ -304,10 +304,15 @@ impl ClientBuilder {
             .user_agent(user_agent)
             .connect_timeout(self.connect_timeout);
         #[cfg(feature = "http2")]
-        let http = if self.http2_prior_knowledge {
-            http.http2_prior_knowledge()
-        } else {
-            http
+        let http = {
+            let http = http
+                .http2_initial_stream_window_size(HTTP2_STREAM_WINDOW)
+                .http2_initial_connection_window_size(HTTP2_CONNECTION_WINDOW);
+            if self.http2_prior_knowledge {
+                http.http2_prior_knowledge()
+            } else {
+                http
+            }
         };
         let http = http
             .build()
@@ -326,6 +331,21 @@ impl ClientBuilder {
         Ok(Client::new_with_client(&base_url, http, state))
     }
 }
+
+/// What one HTTP/2 request may have received and not yet read: hyper's own default, 2 MiB,
+/// several pages of 200 Droplets.
+#[cfg(feature = "http2")]
+const HTTP2_STREAM_WINDOW: u32 = 2 << 20;
+
+/// What all requests of the connection together may have received and not yet read: 1 GiB
+/// (as Go's HTTP/2 client), so that only the stream window bounds each request. A stream
+/// reads its pages' bodies in page order (`read_turns`): the pages waiting for their turn
+/// keep what they received, and with hyper's default of 5 MiB for the whole connection,
+/// 16 pages of 300 KB nearly fill it, leaving the page whose turn it is starved until its
+/// patience runs out. Tried with a 1 MiB window: the 10,000 Droplets of the bench took
+/// 2.4 s instead of 0.29 s.
+#[cfg(feature = "http2")]
+const HTTP2_CONNECTION_WINDOW: u32 = 1 << 30;
 
 /// Checks the base URL and returns it without a trailing slash.
 fn validate_base_url(raw: &str) -> Result<String, Error> {
