@@ -7,26 +7,14 @@ mod support;
 
 use std::time::Duration;
 
-use digitalocean::{ErrorKind, Outcome, Paginate, Resolution, ResponseExt, types};
+use digitalocean::{ErrorKind, Outcome, Paginate, Resolution, ResponseExt};
 use digitalocean_fake::{FakeServer, Fault};
-use futures::TryStreamExt;
-use serde_json::json;
 
 fn http2(base_url: &str) -> digitalocean::Client {
     support::client_with(base_url, |b| b.http2_prior_knowledge())
 }
 
-async fn ids(stream: digitalocean::ItemStream<'_, types::Droplet>) -> Vec<u64> {
-    stream
-        .map_ok(|d| d.id.get())
-        .try_collect()
-        .await
-        .expect("every page is fetched")
-}
-
-fn tag(name: &str) -> types::TagCreate {
-    serde_json::from_value(json!({ "name": name })).expect("a valid request body")
-}
+use support::{droplet_ids as ids, tag_create as tag};
 
 #[tokio::test]
 async fn over_http2_every_page_a_stream_keeps_in_flight_shares_one_connection() {
@@ -103,15 +91,6 @@ async fn over_http2_a_lost_answer_without_reconciliation_says_the_write_may_have
 #[tokio::test]
 async fn over_http2_a_read_is_retried_after_each_kind_of_lost_answer() {
     let fake = FakeServer::start().await.expect("the fake starts");
-    let client = http2(fake.url());
-    for fault in [
-        Fault::Reset,
-        Fault::ResetAfterApply,
-        Fault::CutBodyAfterApply,
-    ] {
-        fake.fault_next(&[fault]);
-        let tags = client.tags_list().send().await.expect("retried");
-        assert_eq!(tags.attempts(), 2, "{fault:?}");
-    }
+    support::assert_reads_retried_after_each_lost_answer(&http2(fake.url()), &fake).await;
     assert_eq!(fake.http2_requests(), 6);
 }

@@ -17,10 +17,6 @@ fn body<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
     serde_json::from_value(value).expect("a valid request body")
 }
 
-fn tag(name: &str) -> types::TagCreate {
-    body(json!({ "name": name }))
-}
-
 fn volume(name: &str) -> types::VolumeCreateRequest {
     body(json!({"size_gigabytes": 10, "name": name, "region": "nyc3"}))
 }
@@ -36,7 +32,7 @@ async fn a_tag_create_whose_answer_is_lost_after_it_was_applied_is_found_by_a_lo
     fake.fault_next(&[Fault::ResetAfterApply]);
     let created = client
         .tags_create()
-        .body(tag("lost-answer"))
+        .body(support::tag_create("lost-answer"))
         .send()
         .await
         .expect("reconciled");
@@ -226,7 +222,7 @@ async fn a_create_that_timed_out_is_not_sent_again_when_nothing_is_found_yet() {
     });
     let error: digitalocean::Error = client
         .tags_create()
-        .body(tag("slow"))
+        .body(support::tag_create("slow"))
         .send()
         .await
         .unwrap_err()
@@ -285,7 +281,7 @@ async fn without_reconciliation_a_lost_answer_is_an_error_that_says_the_write_ma
     fake.fault_next(&[Fault::ResetAfterApply]);
     let error: digitalocean::Error = client
         .tags_create()
-        .body(tag("reset"))
+        .body(support::tag_create("reset"))
         .send()
         .await
         .unwrap_err()
@@ -310,7 +306,7 @@ async fn a_cut_error_body_keeps_the_status_and_the_request_id() {
     fake.fault_next(&[Fault::CutBodyAfterApply]);
     let error: digitalocean::Error = client
         .tags_create()
-        .body(tag("cut"))
+        .body(support::tag_create("cut"))
         .send()
         .await
         .unwrap_err()
@@ -334,7 +330,7 @@ async fn nothing_sent_says_so() {
     let client = support::client("http://127.0.0.1:9"); // discard port: refused
     let error: digitalocean::Error = client
         .tags_create()
-        .body(tag("never"))
+        .body(support::tag_create("never"))
         .send()
         .await
         .unwrap_err()
@@ -380,16 +376,7 @@ async fn a_delete_whose_answer_is_lost_and_whose_retry_answers_404_succeeded() {
 #[tokio::test]
 async fn every_idempotent_read_is_retried_after_each_transport_failure_kind() {
     let fake = fake().await;
-    let client = support::client(fake.url());
-    for fault in [
-        Fault::Reset,
-        Fault::ResetAfterApply,
-        Fault::CutBodyAfterApply,
-    ] {
-        fake.fault_next(&[fault]);
-        let tags = client.tags_list().send().await.expect("retried");
-        assert_eq!(tags.attempts(), 2, "{fault:?}");
-    }
+    support::assert_reads_retried_after_each_lost_answer(&support::client(fake.url()), &fake).await;
     // A timeout: the first answer comes after the attempt's time.
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -552,7 +539,7 @@ async fn a_create_proved_absent_that_the_rate_limit_keeps_from_resending_says_ab
     let client = support::client(&server.uri());
     let error: digitalocean::Error = client
         .tags_create()
-        .body(tag("held-back"))
+        .body(support::tag_create("held-back"))
         .send()
         .await
         .unwrap_err()

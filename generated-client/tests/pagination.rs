@@ -58,13 +58,7 @@ async fn droplet_pages(
     }
 }
 
-async fn ids(stream: digitalocean::ItemStream<'_, digitalocean::types::Droplet>) -> Vec<u64> {
-    stream
-        .map_ok(|d| d.id.get())
-        .try_collect()
-        .await
-        .expect("every page is fetched")
-}
+use support::droplet_ids as ids;
 
 #[tokio::test]
 async fn three_pages_give_exactly_total_items_in_order() {

@@ -142,3 +142,39 @@ pub fn with_rate_limit(
 pub fn error_body(id: &str, message: &str) -> Value {
     serde_json::json!({"id": id, "message": message, "request_id": format!("req-{id}")})
 }
+
+/// Every Droplet id of a stream, in the order it yields them.
+pub async fn droplet_ids(
+    stream: digitalocean::ItemStream<'_, digitalocean::types::Droplet>,
+) -> Vec<u64> {
+    use futures::TryStreamExt;
+    stream
+        .map_ok(|d| d.id.get())
+        .try_collect()
+        .await
+        .expect("every page is fetched")
+}
+
+/// The body of a tag create.
+pub fn tag_create(name: &str) -> digitalocean::types::TagCreate {
+    serde_json::from_value(serde_json::json!({ "name": name })).expect("a valid request body")
+}
+
+/// Lists tags once after each way the fake loses an answer (nothing applied, applied and
+/// reset, applied and cut), asserting that each read took exactly one retry.
+pub async fn assert_reads_retried_after_each_lost_answer(
+    client: &digitalocean::Client,
+    fake: &digitalocean_fake::FakeServer,
+) {
+    use digitalocean::ResponseExt;
+    use digitalocean_fake::Fault;
+    for fault in [
+        Fault::Reset,
+        Fault::ResetAfterApply,
+        Fault::CutBodyAfterApply,
+    ] {
+        fake.fault_next(&[fault]);
+        let tags = client.tags_list().send().await.expect("retried");
+        assert_eq!(tags.attempts(), 2, "{fault:?}");
+    }
+}
