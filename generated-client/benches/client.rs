@@ -3,9 +3,10 @@
 //! the same run, against the fake API on 127.0.0.1 (nothing leaves the machine). Prints
 //! ratios; asserts only that every Droplet was listed.
 //!
-//! `-- --pagination`, `-- --memory` and `-- --hook-cost` take one part only;
-//! `-- --calls client|reqwest N` makes only N calls one way, for counting instructions with
-//! callgrind (README).
+//! `-- --pagination`, `-- --memory` and `-- --hook-cost` take one part only (the hook cost
+//! in CPU time and, when `valgrind` is installed, in instructions; `-- --instructions` the
+//! count alone); `-- --calls client|reqwest N` makes only N calls one way, which the count
+//! runs under callgrind.
 
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::{Duration, Instant};
@@ -423,6 +424,63 @@ fn hook_overhead() {
     });
 }
 
+/// Instructions per call of `droplets_get` on the client's thread, the client against
+/// reqwest decoding into the same generated type, counted by callgrind. CPU time on this
+/// 2-core VM moves by more than the difference between the two from one run to the next;
+/// a count of instructions does not. Each way runs twice, 1,000 and 3,000 calls, and the
+/// difference over 2,000 is one call, without the start-up both runs share.
+fn hook_instructions() {
+    println!(
+        "hooks, in instructions: callgrind counts of GETs of one Droplet on the client's thread, (3,000 calls - 1,000 calls) / 2,000"
+    );
+    let per_call = |way: &str| -> Option<f64> {
+        let few = callgrind_instructions(way, 1_000)?;
+        let many = callgrind_instructions(way, 3_000)?;
+        Some(many.checked_sub(few)? as f64 / 2_000.0)
+    };
+    match per_call("reqwest").zip(per_call("client")) {
+        Some((raw, client)) if raw > 0.0 => println!(
+            "  instructions per call: reqwest + typed decoding (baseline) {raw:>9.0}, digitalocean client {client:>9.0}   {:.3}x the baseline",
+            client / raw
+        ),
+        _ => println!("  not measured: needs valgrind (callgrind) on PATH"),
+    }
+}
+
+/// The instructions this bench's thread 1 (the client's: see [`calls_only`]) runs for
+/// `--calls way calls` under callgrind, or `None` without valgrind.
+fn callgrind_instructions(way: &str, calls: u32) -> Option<u64> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = std::env::temp_dir().join(format!(
+        "digitalocean-bench-callgrind-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).ok()?;
+    let out = dir.join(format!("{way}-{calls}"));
+    let status = std::process::Command::new("valgrind")
+        .args(["--tool=callgrind", "--separate-threads=yes"])
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(exe)
+        .args(["--calls", way, &calls.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    // With --separate-threads, each thread's counts go to a file of its own, `-01` the
+    // first thread's.
+    let counted = std::fs::read_to_string(format!("{}-01", out.display()));
+    let _ = std::fs::remove_dir_all(&dir);
+    if !status.ok()?.success() {
+        return None;
+    }
+    counted
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("totals:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let args: Vec<String> = std::env::args().collect();
@@ -440,6 +498,12 @@ fn main() {
         // Only the per-call cost of the layer (the quickest figure to re-take).
         drop(runtime);
         hook_overhead();
+        hook_instructions();
+        return;
+    }
+    if args.iter().any(|a| a == "--instructions") {
+        drop(runtime);
+        hook_instructions();
         return;
     }
     if let Some(at) = args.iter().position(|a| a == "--memory-probe") {
@@ -463,4 +527,5 @@ fn main() {
     drop(runtime);
     // Its own runtimes: the client's on this thread, the fake's on others.
     hook_overhead();
+    hook_instructions();
 }
