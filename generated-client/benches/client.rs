@@ -433,29 +433,36 @@ fn hook_instructions() {
     println!(
         "hooks, in instructions: callgrind counts of GETs of one Droplet on the client's thread, (3,000 calls - 1,000 calls) / 2,000"
     );
-    let per_call = |way: &str| -> Option<f64> {
+    let per_call = |way: &str| -> Result<f64, String> {
         let few = callgrind_instructions(way, 1_000)?;
         let many = callgrind_instructions(way, 3_000)?;
-        Some(many.checked_sub(few)? as f64 / 2_000.0)
+        match many.checked_sub(few) {
+            Some(extra) if extra > 0 => Ok(extra as f64 / 2_000.0),
+            _ => Err(format!(
+                "{way}: 3,000 calls counted {many} instructions, not more than 1,000 calls' {few}"
+            )),
+        }
     };
-    match per_call("reqwest").zip(per_call("client")) {
-        Some((raw, client)) if raw > 0.0 => println!(
+    let counted =
+        per_call("reqwest").and_then(|raw| per_call("client").map(|client| (raw, client)));
+    match counted {
+        Ok((raw, client)) => println!(
             "  instructions per call: reqwest + typed decoding (baseline) {raw:>9.0}, digitalocean client {client:>9.0}   {:.3}x the baseline",
             client / raw
         ),
-        _ => println!("  not measured: needs valgrind (callgrind) on PATH"),
+        Err(why) => println!("  not measured: {why}"),
     }
 }
 
 /// The instructions this bench's thread 1 (the client's: see [`calls_only`]) runs for
-/// `--calls way calls` under callgrind, or `None` without valgrind.
-fn callgrind_instructions(way: &str, calls: u32) -> Option<u64> {
-    let exe = std::env::current_exe().ok()?;
+/// `--calls way calls` under callgrind, or why they could not be counted.
+fn callgrind_instructions(way: &str, calls: u32) -> Result<u64, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("this bench's path: {e}"))?;
     let dir = std::env::temp_dir().join(format!(
         "digitalocean-bench-callgrind-{}",
         std::process::id()
     ));
-    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let out = dir.join(format!("{way}-{calls}"));
     let status = std::process::Command::new("valgrind")
         .args(["--tool=callgrind", "--separate-threads=yes"])
@@ -467,18 +474,27 @@ fn callgrind_instructions(way: &str, calls: u32) -> Option<u64> {
         .status();
     // With --separate-threads, each thread's counts go to a file of its own, `-01` the
     // first thread's.
-    let counted = std::fs::read_to_string(format!("{}-01", out.display()));
+    let first_thread = format!("{}-01", out.display());
+    let counted = std::fs::read_to_string(&first_thread);
     let _ = std::fs::remove_dir_all(&dir);
-    if !status.ok()?.success() {
-        return None;
+    match status {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err("needs valgrind (callgrind) on PATH".to_string());
+        }
+        Err(e) => return Err(format!("valgrind could not be started: {e}")),
+        Ok(status) if !status.success() => {
+            return Err(format!(
+                "valgrind --tool=callgrind ... --calls {way} {calls} failed ({status}); run it by hand to see why"
+            ));
+        }
+        Ok(_) => {}
     }
+    let counted = counted.map_err(|e| format!("callgrind wrote no {first_thread}: {e}"))?;
     counted
-        .ok()?
         .lines()
-        .find_map(|line| line.strip_prefix("totals:"))?
-        .trim()
-        .parse()
-        .ok()
+        .find_map(|line| line.strip_prefix("totals:"))
+        .and_then(|total| total.trim().parse().ok())
+        .ok_or_else(|| format!("no `totals:` line in {first_thread}"))
 }
 
 fn main() {
