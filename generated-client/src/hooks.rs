@@ -19,7 +19,6 @@ use bytes::Bytes;
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, ResponseBuilderExt, StatusCode};
-use tracing::Instrument;
 
 use crate::error::{ATTEMPTS_HEADER, BufferedBody, RECONCILED_HEADER};
 use crate::observe::SentRequest;
@@ -239,7 +238,15 @@ impl ClientHooks<ClientState> for Client {
             attempt = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        self.exec_with_retries(request, info).instrument(span).await
+        // The call loop runs inside the span, polled where it was built: `.instrument(span)`
+        // would move the loop's whole future (2 KB, most of a call's state) into its wrapper,
+        // and the wrapper again into this future, two copies into memory not yet in cache.
+        let mut call = std::pin::pin!(self.exec_with_retries(request, info));
+        std::future::poll_fn(|cx| {
+            let _entered = span.enter();
+            call.as_mut().poll(cx)
+        })
+        .await
     }
 
     async fn post<E>(
