@@ -40,7 +40,8 @@ impl fmt::Debug for Token {
 
 /// Builds a [`Client`]. Defaults: base URL [`DEFAULT_BASE_URL`], connect timeout 10 s,
 /// request timeout 60 s (per attempt), [`RetryPolicy::default`],
-/// [`RateLimitPolicy::default`], streams of 200 items per page with up to 16 pages in flight.
+/// [`RateLimitPolicy::default`], streams of 200 items per page with up to 16 pages in flight,
+/// response bodies of at most 32 MiB.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -63,6 +64,7 @@ pub struct ClientBuilder {
     rate_limit: RateLimitPolicy,
     per_page: u64,
     max_pages_in_flight: usize,
+    max_response_body: usize,
     reconcile_creates: bool,
     observer: Option<ExchangeObserver>,
     #[cfg(feature = "http2")]
@@ -81,6 +83,7 @@ impl fmt::Debug for ClientBuilder {
             .field("rate_limit", &self.rate_limit)
             .field("per_page", &self.per_page)
             .field("max_pages_in_flight", &self.max_pages_in_flight)
+            .field("max_response_body", &self.max_response_body)
             .field("reconcile_creates", &self.reconcile_creates)
             .field("observer", &self.observer.is_some());
         #[cfg(feature = "http2")]
@@ -101,6 +104,7 @@ impl Default for ClientBuilder {
             rate_limit: RateLimitPolicy::default(),
             per_page: 200,
             max_pages_in_flight: 16,
+            max_response_body: crate::state::DEFAULT_MAX_RESPONSE_BODY,
             reconcile_creates: true,
             observer: None,
             #[cfg(feature = "http2")]
@@ -215,6 +219,19 @@ impl ClientBuilder {
         self
     }
 
+    /// The most bytes a response body may have (default 32 MiB, about 30 times the largest
+    /// page the API answers). A longer body, announced by its `content-length` or arriving
+    /// without end, ends the attempt with [`TransportFailure::BodyTooLarge`] without being
+    /// read further, so that no server can fill the memory; the error keeps the status and
+    /// request id, and its [`outcome`](crate::Error::outcome) says whether a write was
+    /// applied (a 2xx: it was).
+    ///
+    /// [`TransportFailure::BodyTooLarge`]: crate::TransportFailure::BodyTooLarge
+    pub fn max_response_body(mut self, bytes: usize) -> Self {
+        self.max_response_body = bytes;
+        self
+    }
+
     /// Speaks HTTP/2 from the first byte, without asking (off by default). Over https the
     /// client needs no such thing: with the `http2` feature (on by default) TLS offers
     /// HTTP/2 and the server picks it, and then every request, the pages a stream keeps in
@@ -284,6 +301,11 @@ impl ClientBuilder {
             })?;
         let max_in_flight = NonZeroUsize::new(self.max_pages_in_flight)
             .ok_or_else(|| Error::configuration("max_pages_in_flight must be at least 1"))?;
+        if self.max_response_body == 0 {
+            return Err(Error::configuration(
+                "max_response_body must be at least 1 byte (the default is 32 MiB)",
+            ));
+        }
 
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {}", token.0)).map_err(|_| {
@@ -326,6 +348,7 @@ impl ClientBuilder {
             },
         )
         .with_transport(self.request_timeout, authorization)
+        .with_max_response_body(self.max_response_body)
         .with_observer(self.observer);
         state.reconcile_creates = self.reconcile_creates;
         Ok(Client::new_with_client(&base_url, http, state))

@@ -14,7 +14,8 @@ use crate::RateLimit;
 ///
 /// Defaults: at most 4 attempts, backoff from 500 ms doubling up to 30 s with full jitter,
 /// a time budget of 2 minutes for the whole call (sleeps, pacing and lookups included),
-/// idempotent methods retried after every [`TransportFailure`], and a POST retried only
+/// idempotent methods retried after every transient [`TransportFailure`]
+/// ([`TransportFailure::TRANSIENT`]: all but a body too long), and a POST retried only
 /// when it provably never reached the server (creates are reconciled instead, see
 /// [`ClientBuilder::reconcile_creates`](crate::ClientBuilder::reconcile_creates)).
 ///
@@ -52,7 +53,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(30),
             max_elapsed: Duration::from_secs(120),
             retry_posts_after_send: false,
-            transport_failures: TransportFailure::ALL.to_vec(),
+            transport_failures: TransportFailure::TRANSIENT.to_vec(),
         }
     }
 }
@@ -99,8 +100,8 @@ impl RetryPolicy {
     }
 
     /// The transport failures after which an idempotent request (GET, HEAD, PUT, DELETE)
-    /// is tried again (default: all of them). A refused connection is retried for every
-    /// method only when it is in this list.
+    /// is tried again (default: [`TransportFailure::TRANSIENT`]). A refused connection is
+    /// retried for every method only when it is in this list.
     pub fn with_transport_failures(
         mut self,
         kinds: impl IntoIterator<Item = TransportFailure>,
@@ -171,11 +172,25 @@ pub enum TransportFailure {
     BodyCut,
     /// No complete answer within the attempt's time (before or after the headers).
     Timeout,
+    /// The response body was longer than the client accepts
+    /// ([`ClientBuilder::max_response_body`](crate::ClientBuilder::max_response_body)), so
+    /// reading it stopped. Not retried by default: the same answer would come again.
+    BodyTooLarge,
 }
 
 impl TransportFailure {
     /// Every kind, in order.
-    pub const ALL: [TransportFailure; 4] = [
+    pub const ALL: [TransportFailure; 5] = [
+        Self::Connect,
+        Self::ResetBeforeResponse,
+        Self::BodyCut,
+        Self::Timeout,
+        Self::BodyTooLarge,
+    ];
+
+    /// The kinds [`RetryPolicy::default`] retries: every one but
+    /// [`BodyTooLarge`](Self::BodyTooLarge), which another attempt would meet again.
+    pub const TRANSIENT: [TransportFailure; 4] = [
         Self::Connect,
         Self::ResetBeforeResponse,
         Self::BodyCut,
@@ -195,6 +210,7 @@ impl fmt::Display for TransportFailure {
             Self::ResetBeforeResponse => "the connection broke before the response arrived",
             Self::BodyCut => "the connection broke in the middle of the response body",
             Self::Timeout => "no complete answer in time",
+            Self::BodyTooLarge => "the response body was longer than the client accepts",
         })
     }
 }

@@ -24,6 +24,12 @@ pub struct PageDefaults {
 const DEFAULT_PER_PAGE: NonZeroU64 = NonZeroU64::new(200).unwrap();
 const DEFAULT_MAX_PAGES_IN_FLIGHT: NonZeroUsize = NonZeroUsize::new(16).unwrap();
 
+/// The most bytes a response body may have by default: 32 MiB. The largest answers of the
+/// API are pages of 200 items (a page of 200 Droplets is about 300 KB to 1 MB); the bound
+/// keeps a broken or hostile server (a body without end, a `content-length` of terabytes)
+/// from filling the memory while the attempt's timer runs.
+pub(crate) const DEFAULT_MAX_RESPONSE_BODY: usize = 32 << 20;
+
 impl Default for PageDefaults {
     fn default() -> Self {
         Self {
@@ -43,6 +49,9 @@ pub(crate) struct Shared {
     /// `Bearer <token>`, marked sensitive, sent only to the base URL's origin (a client
     /// built by hand may carry it in its HTTP client's default headers instead).
     pub(crate) authorization: Option<reqwest::header::HeaderValue>,
+    /// The most bytes a response body may have (see
+    /// [`ClientBuilder::max_response_body`](crate::ClientBuilder::max_response_body)).
+    pub(crate) max_response_body: usize,
     /// Shown every attempt, when set.
     pub(crate) observer: Option<crate::observe::ExchangeObserver>,
     /// The origin of the client's base URL, parsed at the first request.
@@ -75,6 +84,7 @@ impl ClientState {
                 rate_limit: RateLimitTracker::default(),
                 request_timeout: None,
                 authorization: None,
+                max_response_body: DEFAULT_MAX_RESPONSE_BODY,
                 observer: None,
                 base_origin: Default::default(),
             }),
@@ -90,6 +100,14 @@ impl ClientState {
     ) -> Self {
         if let Some(shared) = Arc::get_mut(&mut self.shared) {
             shared.observer = observer;
+        }
+        self
+    }
+
+    /// The same state, accepting response bodies of at most `bytes`.
+    pub(crate) fn with_max_response_body(mut self, bytes: usize) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.max_response_body = bytes;
         }
         self
     }
@@ -125,6 +143,7 @@ impl fmt::Debug for ClientState {
             .field("reconcile_creates", &self.reconcile_creates)
             .field("rate_limit_policy", &self.shared.rate_limit_policy)
             .field("pages", &self.shared.pages)
+            .field("max_response_body", &self.shared.max_response_body)
             .field("latest_rate_limit", &self.shared.rate_limit.latest())
             .finish()
     }

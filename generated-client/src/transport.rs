@@ -1,7 +1,8 @@
 //! One attempt on the wire: the token goes only to the base URL's origin, GET and HEAD
 //! follow redirects by hand (a write is never re-sent to a Location), the whole body is
 //! read inside the attempt so that a connection cut mid-body is a transport failure with
-//! the status that had arrived, and one timer bounds the whole attempt.
+//! the status that had arrived, one timer bounds the whole attempt, and a body longer
+//! than the client accepts ends the attempt before it fills the memory.
 
 use std::fmt;
 use std::future::Future;
@@ -70,6 +71,45 @@ impl TransportError {
             url,
             error: Box::new(AttemptTimedOut { limit }),
         }
+    }
+}
+
+/// The answer's body is longer than the client accepts
+/// ([`ClientBuilder::max_response_body`](crate::ClientBuilder::max_response_body)).
+#[derive(Debug)]
+pub(crate) struct BodyTooLarge {
+    limit: usize,
+    /// The length the answer announced (`content-length`), when it announced one above the
+    /// limit; `None` when the bytes themselves went past it.
+    announced: Option<u64>,
+}
+
+/// Written after [`TransportFailure::BodyTooLarge`]'s own words, so without repeating them.
+impl fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.announced {
+            Some(length) => write!(
+                f,
+                "the server announced {length} bytes, the client accepts at most {}",
+                self.limit
+            )?,
+            None => write!(f, "more than {} bytes arrived", self.limit)?,
+        }
+        f.write_str(" (raise the limit with ClientBuilder::max_response_body)")
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+/// Why reading a body failed.
+enum BodyError {
+    Transport(reqwest::Error),
+    TooLarge(BodyTooLarge),
+}
+
+impl From<reqwest::Error> for BodyError {
+    fn from(error: reqwest::Error) -> Self {
+        Self::Transport(error)
     }
 }
 
@@ -263,7 +303,8 @@ pub(crate) fn send<'a>(
             hops += 1;
             request = next;
         };
-        read(response, timer.as_mut(), timed_out).await
+        let most = client.inner.shared.max_response_body;
+        read(response, most, timer.as_mut(), timed_out).await
     }
 }
 
@@ -303,6 +344,8 @@ const MOST_RESERVED: u64 = 8 << 20;
 #[inline(always)]
 fn read<'t>(
     mut response: reqwest::Response,
+    // The most bytes the body may have.
+    most: usize,
     timer: Pin<&'t mut Option<tokio::time::Sleep>>,
     timed_out: impl FnOnce(Option<(StatusCode, HeaderMap)>, Option<reqwest::Url>) -> TransportError + 't,
 ) -> impl Future<Output = Result<Exchange, TransportError>> + 't {
@@ -313,7 +356,7 @@ fn read<'t>(
     let headers = std::mem::take(response.headers_mut());
     let extensions = std::mem::take(response.extensions_mut());
     async move {
-        let reading = std::pin::pin!(body(response));
+        let reading = std::pin::pin!(body(response, most));
         match within(reading, timer).await {
             Some(Ok(body)) => Ok(Exchange {
                 status,
@@ -323,7 +366,15 @@ fn read<'t>(
                 extensions,
                 body,
             }),
-            Some(Err(error)) => Err(TransportError::of(error, Some((status, headers)), url)),
+            Some(Err(BodyError::Transport(error))) => {
+                Err(TransportError::of(error, Some((status, headers)), url))
+            }
+            Some(Err(BodyError::TooLarge(error))) => Err(TransportError {
+                kind: Some(TransportFailure::BodyTooLarge),
+                head: Some((status, headers)),
+                url,
+                error: Box::new(error),
+            }),
             None => Err(timed_out(Some((status, headers)), url)),
         }
     }
@@ -335,20 +386,38 @@ fn read<'t>(
 const KEPT_AS_ARRIVED: usize = 64 << 10;
 
 /// The whole body, in one buffer of the announced length (collecting the chunks and then
-/// joining them held a body twice at its peak), once it is this task's turn to read.
+/// joining them held a body twice at its peak), once it is this task's turn to read; at
+/// most `most` bytes: a longer one (announced, or arriving without end) fails as
+/// [`BodyTooLarge`] without being read further, so no server can fill the memory.
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn would store its arguments twice in its future"
 )]
 #[inline(always)]
-fn body(mut response: reqwest::Response) -> impl Future<Output = reqwest::Result<Bytes>> {
+fn body(
+    mut response: reqwest::Response,
+    most: usize,
+) -> impl Future<Output = Result<Bytes, BodyError>> {
     async move {
+        let too_large = |announced| {
+            BodyError::TooLarge(BodyTooLarge {
+                limit: most,
+                announced,
+            })
+        };
+        let announced = response.content_length();
+        if let Some(length) = announced.filter(|&length| length > most as u64) {
+            return Err(too_large(Some(length)));
+        }
         crate::read_turns::wait_for_turn().await;
-        let reserved = response.content_length().unwrap_or(0).min(MOST_RESERVED);
+        let reserved = announced.unwrap_or(0).min(MOST_RESERVED);
         let reserved = usize::try_from(reserved).unwrap_or(0);
         let Some(first) = response.chunk().await? else {
             return Ok(Bytes::new());
         };
+        if first.len() > most {
+            return Err(too_large(None));
+        }
         // The body's own count of what is left (hyper lowers it by every chunk it hands out):
         // at 0 the framing says the body is complete, so the usual case, a body that came in
         // one piece, is not polled again for the end it has reached. Hyper has already marked
@@ -360,11 +429,19 @@ fn body(mut response: reqwest::Response) -> impl Future<Output = reqwest::Result
         let Some(second) = response.chunk().await? else {
             return Ok(kept(first));
         };
-        let mut buffer = bytes::BytesMut::with_capacity(reserved.max(first.len() + second.len()));
+        let mut length = first.len() + second.len();
+        if length > most {
+            return Err(too_large(None));
+        }
+        let mut buffer = bytes::BytesMut::with_capacity(reserved.max(length));
         buffer.extend_from_slice(&first);
         buffer.extend_from_slice(&second);
         drop((first, second));
         while let Some(chunk) = response.chunk().await? {
+            length += chunk.len();
+            if length > most {
+                return Err(too_large(None));
+            }
             buffer.extend_from_slice(&chunk);
         }
         Ok(buffer.freeze())
