@@ -166,6 +166,16 @@ async fn get_tag(client: &digitalocean::Client) -> Result<(), digitalocean::Erro
         .map_err(Into::into)
 }
 
+async fn create_tag(client: &digitalocean::Client) -> Result<(), digitalocean::Error> {
+    client
+        .tags_create()
+        .body(support::tag_create("big"))
+        .send()
+        .await
+        .map(drop)
+        .map_err(Into::into)
+}
+
 #[tokio::test]
 async fn a_body_without_end_stops_at_the_limit_and_is_not_read_again() {
     let (url, seen) = server(Answer::Endless { status: 200 }).await;
@@ -238,13 +248,7 @@ async fn an_announced_length_above_the_limit_fails_without_waiting_for_the_body(
 async fn a_create_answered_with_a_body_too_large_was_applied_and_is_not_sent_again() {
     let (url, seen) = server(Answer::Endless { status: 201 }).await;
     let client = client(&url, LIMIT);
-    let error: digitalocean::Error = client
-        .tags_create()
-        .body(support::tag_create("big"))
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let error = create_tag(&client).await.unwrap_err();
 
     assert_eq!(
         error.transport_failure(),
@@ -269,13 +273,7 @@ async fn a_create_answered_with_a_body_too_large_was_applied_and_is_not_sent_aga
 async fn an_error_status_with_a_body_too_large_keeps_its_outcome() {
     let (url, seen) = server(Answer::Endless { status: 422 }).await;
     let client = client(&url, LIMIT);
-    let error: digitalocean::Error = client
-        .tags_create()
-        .body(support::tag_create("big"))
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let error = create_tag(&client).await.unwrap_err();
 
     assert_eq!(
         error.transport_failure(),
