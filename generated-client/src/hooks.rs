@@ -92,7 +92,11 @@ fn absence_proves_not_applied(attempt: &Attempt) -> bool {
         Ok(_) => true,
         Err(error) => matches!(
             error.kind,
-            Some(TransportFailure::ResetBeforeResponse | TransportFailure::BodyCut)
+            Some(
+                TransportFailure::ResetBeforeResponse
+                    | TransportFailure::BodyCut
+                    | TransportFailure::MalformedResponse
+            )
         ),
     }
 }

@@ -29,6 +29,7 @@ use crate::RateLimit;
 ///     TransportFailure::Connect,
 ///     TransportFailure::ResetBeforeResponse,
 ///     TransportFailure::BodyCut,
+///     TransportFailure::MalformedResponse,
 /// ]);
 /// let off = digitalocean::RetryPolicy::disabled();
 /// assert_eq!(off.max_attempts(), 1);
@@ -170,6 +171,11 @@ pub enum TransportFailure {
     ResetBeforeResponse,
     /// The response headers arrived, then the body was cut short.
     BodyCut,
+    /// The answer was not valid HTTP: a garbled status line, a head too large, a
+    /// `content-length` that cannot be read. The request was written, and the server or
+    /// something in between (a proxy, a captive portal) answered with bytes the client
+    /// cannot trust, so nothing in them, not even a status, is taken as DigitalOcean's.
+    MalformedResponse,
     /// No complete answer within the attempt's time (before or after the headers).
     Timeout,
     /// The response body was longer than the client accepts
@@ -180,20 +186,23 @@ pub enum TransportFailure {
 
 impl TransportFailure {
     /// Every kind, in order.
-    pub const ALL: [TransportFailure; 5] = [
+    pub const ALL: [TransportFailure; 6] = [
         Self::Connect,
         Self::ResetBeforeResponse,
         Self::BodyCut,
+        Self::MalformedResponse,
         Self::Timeout,
         Self::BodyTooLarge,
     ];
 
     /// The kinds [`RetryPolicy::default`] retries: every one but
-    /// [`BodyTooLarge`](Self::BodyTooLarge), which another attempt would meet again.
-    pub const TRANSIENT: [TransportFailure; 4] = [
+    /// [`BodyTooLarge`](Self::BodyTooLarge), which another attempt would meet again. (A
+    /// malformed answer is most often a proxy's passing fault, and the attempts are bounded.)
+    pub const TRANSIENT: [TransportFailure; 5] = [
         Self::Connect,
         Self::ResetBeforeResponse,
         Self::BodyCut,
+        Self::MalformedResponse,
         Self::Timeout,
     ];
 
@@ -209,6 +218,7 @@ impl fmt::Display for TransportFailure {
             Self::Connect => "the connection could not be made",
             Self::ResetBeforeResponse => "the connection broke before the response arrived",
             Self::BodyCut => "the connection broke in the middle of the response body",
+            Self::MalformedResponse => "the answer was not valid HTTP",
             Self::Timeout => "no complete answer in time",
             Self::BodyTooLarge => "the response body was longer than the client accepts",
         })
@@ -262,11 +272,29 @@ pub(crate) fn transport_failure(
         Some(TransportFailure::Connect)
     } else if error.is_timeout() {
         Some(TransportFailure::Timeout)
+    } else if malformed(error) {
+        Some(TransportFailure::MalformedResponse)
     } else if after_headers {
         Some(TransportFailure::BodyCut)
     } else {
         Some(TransportFailure::ResetBeforeResponse)
     }
+}
+
+/// Whether hyper could not parse the answer's head (reqwest reports it as a failure to
+/// send, with hyper's error at the end of its chain).
+fn malformed(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = source {
+        if error
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse)
+        {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// Whether a method may be repeated after the server saw it.
