@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use digitalocean::{ErrorKind, Outcome, Resolution, TransportFailure};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const TAG: &str = r#"{"tag":{"name":"edge","resources":{"count":0}}}"#;
 
@@ -69,14 +69,9 @@ async fn server(answer: Vec<u8>, malformed_first: usize) -> (String, Arc<Seen>) 
             let seen = counted.clone();
             let answer = answer.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buffer = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buffer[..n]),
-                    }
-                }
+                let Some(head) = support::read_request_head(&mut socket).await else {
+                    return;
+                };
                 if head.starts_with(b"POST ") {
                     seen.posts.fetch_add(1, Ordering::SeqCst);
                 }

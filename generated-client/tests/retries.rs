@@ -402,7 +402,7 @@ async fn an_exchange_observer_sees_every_attempt_raw_and_never_the_token() {
 /// of body, then nothing, holding every connection open; it counts the connections.
 async fn server_whose_body_stalls() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let connections = std::sync::Arc::new(AtomicUsize::new(0));
@@ -411,13 +411,8 @@ async fn server_whose_body_stalls() -> (String, std::sync::Arc<std::sync::atomic
         while let Ok((mut socket, _)) = listener.accept().await {
             counted.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buffer[..n]),
-                    }
+                if support::read_request_head(&mut socket).await.is_none() {
+                    return;
                 }
                 let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
                             x-request-id: stalled-1\r\ncontent-length: 1000\r\n\r\n{\"tags\": [";

@@ -178,3 +178,18 @@ pub async fn assert_reads_retried_after_each_lost_answer(
         assert_eq!(tags.attempts(), 2, "{fault:?}");
     }
 }
+
+/// Reads from `socket` up to the end of a request head: what was read (the head and any
+/// bytes after it), or `None` when the client hung up first.
+pub async fn read_request_head(socket: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut read = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !read.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => read.extend_from_slice(&buffer[..n]),
+        }
+    }
+    Some(read)
+}
