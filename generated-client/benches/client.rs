@@ -5,8 +5,9 @@
 //!
 //! `-- --pagination`, `-- --memory` and `-- --hook-cost` take one part only (the hook cost
 //! in CPU time and, when `valgrind` is installed, in instructions; `-- --instructions` the
-//! count alone); `-- --calls client|reqwest N` makes only N calls one way, which the count
-//! runs under callgrind.
+//! count alone; `-- --cache-model` the counts of callgrind's cache and branch model);
+//! `-- --calls client|reqwest N` makes only N calls one way, which the counts run under
+//! callgrind.
 
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::{Duration, Instant};
@@ -441,30 +442,129 @@ fn hook_instructions() {
     println!(
         "hooks, in instructions: callgrind counts of GETs of one Droplet on the client's thread, (3,000 calls - 1,000 calls) / 2,000"
     );
-    let per_call = |way: &str| -> Result<f64, String> {
-        let few = callgrind_instructions(way, 1_000)?;
-        let many = callgrind_instructions(way, 3_000)?;
-        match many.checked_sub(few) {
-            Some(extra) if extra > 0 => Ok(extra as f64 / 2_000.0),
-            _ => Err(format!(
-                "{way}: 3,000 calls counted {many} instructions, not more than 1,000 calls' {few}"
-            )),
+    match per_call_both(Counting::Instructions) {
+        Ok(counts) => {
+            let (raw, client) = (counts.baseline("Ir"), counts.client("Ir"));
+            println!(
+                "  instructions per call: reqwest + typed decoding (baseline) {raw:>9.0}, digitalocean client {client:>9.0}   {:.3}x the baseline",
+                client / raw
+            );
         }
-    };
-    let counted =
-        per_call("reqwest").and_then(|raw| per_call("client").map(|client| (raw, client)));
-    match counted {
-        Ok((raw, client)) => println!(
-            "  instructions per call: reqwest + typed decoding (baseline) {raw:>9.0}, digitalocean client {client:>9.0}   {:.3}x the baseline",
-            client / raw
-        ),
         Err(why) => println!("  not measured: {why}"),
     }
 }
 
-/// The instructions this bench's thread 1 (the client's: see [`calls_only`]) runs for
-/// `--calls way calls` under callgrind, or why they could not be counted.
-fn callgrind_instructions(way: &str, calls: u32) -> Result<u64, String> {
+/// `--cache-model`: the same calls under callgrind's cache and branch simulation, to see
+/// why CPU time runs above the instruction ratio. Prints each counter per call beside the
+/// baseline's, and cycles as a model weighs them: an instruction 1, a first-level cache
+/// miss 10, a mispredicted branch 15. A model, not a measurement (this VM's `perf stat`
+/// cannot count cycles), but repeatable to the count, as CPU time here is not.
+fn hook_cache_model() {
+    println!(
+        "hooks, cache model: callgrind --cache-sim --branch-sim, GETs of one Droplet on the client's thread, (3,000 calls - 1,000 calls) / 2,000"
+    );
+    let counts = match per_call_both(Counting::CacheModel) {
+        Ok(counts) => counts,
+        Err(why) => {
+            println!("  not measured: {why}");
+            return;
+        }
+    };
+    let rows = [
+        ("Ir", "instructions"),
+        ("I1mr", "L1 instruction misses"),
+        ("D1mr", "L1 data read misses"),
+        ("D1mw", "L1 data write misses"),
+        ("Bcm", "conditional branches mispredicted"),
+        ("Bim", "indirect branches mispredicted"),
+    ];
+    for (event, name) in rows {
+        let (raw, client) = (counts.baseline(event), counts.client(event));
+        println!(
+            "  {name:<34}: baseline {raw:>9.0}, client {client:>9.0}   {:.3}x",
+            client / raw.max(1.0)
+        );
+    }
+    let cycles = |of: &dyn Fn(&str) -> f64| {
+        of("Ir") + 10.0 * (of("I1mr") + of("D1mr") + of("D1mw")) + 15.0 * (of("Bcm") + of("Bim"))
+    };
+    let raw = cycles(&|event| counts.baseline(event));
+    let client = cycles(&|event| counts.client(event));
+    println!(
+        "  {:<34}: baseline {raw:>9.0}, client {client:>9.0}   {:.3}x the baseline",
+        "cycles, modelled",
+        client / raw
+    );
+}
+
+/// What callgrind is asked to count.
+#[derive(Clone, Copy)]
+enum Counting {
+    Instructions,
+    CacheModel,
+}
+
+/// Per-call counts of each event, both ways.
+struct PerCall {
+    client: Vec<(String, f64)>,
+    baseline: Vec<(String, f64)>,
+}
+
+impl PerCall {
+    fn client(&self, event: &str) -> f64 {
+        Self::of(&self.client, event)
+    }
+
+    fn baseline(&self, event: &str) -> f64 {
+        Self::of(&self.baseline, event)
+    }
+
+    fn of(counts: &[(String, f64)], event: &str) -> f64 {
+        counts
+            .iter()
+            .find(|(name, _)| name == event)
+            .map_or(0.0, |&(_, count)| count)
+    }
+}
+
+/// Each event per call, both ways: (3,000 calls - 1,000 calls) / 2,000.
+fn per_call_both(counting: Counting) -> Result<PerCall, String> {
+    let per_call = |way: &str| -> Result<Vec<(String, f64)>, String> {
+        let few = callgrind_counts(way, 1_000, counting)?;
+        let many = callgrind_counts(way, 3_000, counting)?;
+        let instructions = |counts: &[(String, u64)]| {
+            counts
+                .iter()
+                .find(|(event, _)| event == "Ir")
+                .map_or(0, |&(_, n)| n)
+        };
+        if instructions(&many) <= instructions(&few) {
+            return Err(format!(
+                "{way}: 3,000 calls counted {} instructions, not more than 1,000 calls' {}",
+                instructions(&many),
+                instructions(&few)
+            ));
+        }
+        Ok(many
+            .iter()
+            .zip(&few)
+            .map(|((event, many), (_, few))| {
+                (event.clone(), (*many as f64 - *few as f64) / 2_000.0)
+            })
+            .collect())
+    };
+    let baseline = per_call("reqwest")?;
+    let client = per_call("client")?;
+    Ok(PerCall { client, baseline })
+}
+
+/// The counts of each event this bench's thread 1 (the client's: see [`calls_only`]) has
+/// for `--calls way calls` under callgrind, or why they could not be counted.
+fn callgrind_counts(
+    way: &str,
+    calls: u32,
+    counting: Counting,
+) -> Result<Vec<(String, u64)>, String> {
     let exe = std::env::current_exe().map_err(|e| format!("this bench's path: {e}"))?;
     let dir = std::env::temp_dir().join(format!(
         "digitalocean-bench-callgrind-{}",
@@ -472,8 +572,13 @@ fn callgrind_instructions(way: &str, calls: u32) -> Result<u64, String> {
     ));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let out = dir.join(format!("{way}-{calls}"));
+    let simulation: &[&str] = match counting {
+        Counting::Instructions => &[],
+        Counting::CacheModel => &["--cache-sim=yes", "--branch-sim=yes"],
+    };
     let status = std::process::Command::new("valgrind")
         .args(["--tool=callgrind", "--separate-threads=yes"])
+        .args(simulation)
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(exe)
         .args(["--calls", way, &calls.to_string()])
@@ -498,11 +603,21 @@ fn callgrind_instructions(way: &str, calls: u32) -> Result<u64, String> {
         Ok(_) => {}
     }
     let counted = counted.map_err(|e| format!("callgrind wrote no {first_thread}: {e}"))?;
-    counted
-        .lines()
-        .find_map(|line| line.strip_prefix("totals:"))
-        .and_then(|total| total.trim().parse().ok())
-        .ok_or_else(|| format!("no `totals:` line in {first_thread}"))
+    events_and_totals(&counted).ok_or_else(|| {
+        format!("no `events:` line and `totals:` line of as many counts in {first_thread}")
+    })
+}
+
+/// A callgrind file's `events:` names paired with its `totals:` counts.
+fn events_and_totals(file: &str) -> Option<Vec<(String, u64)>> {
+    let line = |prefix: &str| file.lines().find_map(|line| line.strip_prefix(prefix));
+    let events = line("events:")?.split_whitespace();
+    let totals = line("totals:")?
+        .split_whitespace()
+        .map(|count| count.parse().ok())
+        .collect::<Option<Vec<u64>>>()?;
+    let paired: Vec<(String, u64)> = events.map(str::to_string).zip(totals).collect();
+    (!paired.is_empty()).then_some(paired)
 }
 
 fn main() {
@@ -528,6 +643,11 @@ fn main() {
     if args.iter().any(|a| a == "--instructions") {
         drop(runtime);
         hook_instructions();
+        return;
+    }
+    if args.iter().any(|a| a == "--cache-model") {
+        drop(runtime);
+        hook_cache_model();
         return;
     }
     if let Some(at) = args.iter().position(|a| a == "--memory-probe") {
