@@ -512,19 +512,20 @@ struct PerCall {
 
 impl PerCall {
     fn client(&self, event: &str) -> f64 {
-        Self::of(&self.client, event)
+        count_of(&self.client, event)
     }
 
     fn baseline(&self, event: &str) -> f64 {
-        Self::of(&self.baseline, event)
+        count_of(&self.baseline, event)
     }
+}
 
-    fn of(counts: &[(String, f64)], event: &str) -> f64 {
-        counts
-            .iter()
-            .find(|(name, _)| name == event)
-            .map_or(0.0, |&(_, count)| count)
-    }
+/// The count of `event` among `counts` (0 when callgrind did not count it).
+fn count_of(counts: &[(String, f64)], event: &str) -> f64 {
+    counts
+        .iter()
+        .find(|(name, _)| name == event)
+        .map_or(0.0, |&(_, count)| count)
 }
 
 /// Each event per call, both ways: (3,000 calls - 1,000 calls) / 2,000.
@@ -532,26 +533,20 @@ fn per_call_both(counting: Counting) -> Result<PerCall, String> {
     let per_call = |way: &str| -> Result<Vec<(String, f64)>, String> {
         let few = callgrind_counts(way, 1_000, counting)?;
         let many = callgrind_counts(way, 3_000, counting)?;
-        let instructions = |counts: &[(String, u64)]| {
-            counts
-                .iter()
-                .find(|(event, _)| event == "Ir")
-                .map_or(0, |&(_, n)| n)
-        };
-        if instructions(&many) <= instructions(&few) {
-            return Err(format!(
-                "{way}: 3,000 calls counted {} instructions, not more than 1,000 calls' {}",
-                instructions(&many),
-                instructions(&few)
-            ));
-        }
-        Ok(many
+        let per_call: Vec<(String, f64)> = many
             .iter()
             .zip(&few)
             .map(|((event, many), (_, few))| {
                 (event.clone(), (*many as f64 - *few as f64) / 2_000.0)
             })
-            .collect())
+            .collect();
+        let instructions = count_of(&per_call, "Ir");
+        if instructions <= 0.0 {
+            return Err(format!(
+                "{way}: (3,000 calls - 1,000 calls) / 2,000 gave {instructions} instructions a call, not a positive count"
+            ));
+        }
+        Ok(per_call)
     };
     let baseline = per_call("reqwest")?;
     let client = per_call("client")?;
